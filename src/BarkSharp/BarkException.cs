@@ -1,0 +1,71 @@
+namespace BarkSharp;
+
+/// <summary>
+/// Base type of every error BarkSharp raises for bad input: a file it cannot read, a configuration it cannot use,
+/// a tensor that does not fit the model. The message names the file, key, shape or value and says what to do.
+/// </summary>
+public class BarkException : Exception
+{
+    /// <summary>Creates an exception with a message meant for a person.</summary>
+    public BarkException(string message) : base(message) { }
+
+    /// <summary>Creates an exception with a message meant for a person and the error that caused it.</summary>
+    public BarkException(string message, Exception? innerException) : base(message, innerException) { }
+}
+
+/// <summary>A file (safetensors, PyTorch zip, pickle, npy, npz, JSON) is malformed, truncated or of an unsupported kind.</summary>
+public class BarkFormatException : BarkException
+{
+    /// <summary>Creates the exception for the file at <paramref name="path"/>.</summary>
+    public BarkFormatException(string path, string message, Exception? innerException = null)
+        : base($"{path}: {message}", innerException) => FilePath = path;
+
+    /// <summary>The file that could not be read.</summary>
+    public string FilePath { get; }
+}
+
+/// <summary>
+/// A pickle inside a PyTorch checkpoint asks for a Python global (a function or class) that is not part of a plain
+/// state dict. Loading it could run arbitrary code, so BarkSharp refuses the whole file.
+/// </summary>
+public sealed class BarkUnsafeCheckpointException : BarkFormatException
+{
+    /// <summary>Creates the exception for a refused global <paramref name="module"/>.<paramref name="name"/>.</summary>
+    public BarkUnsafeCheckpointException(string path, string module, string name)
+        : base(path, $"the pickle references the global '{module}.{name}', which a state dict never needs; refusing to load it " +
+                     "because unpickling arbitrary globals can execute code. Re-save the checkpoint as model.safetensors or a plain torch state dict.")
+    {
+        Module = module;
+        Name = name;
+    }
+
+    /// <summary>The module of the refused global.</summary>
+    public string Module { get; }
+
+    /// <summary>The attribute name of the refused global.</summary>
+    public string Name { get; }
+}
+
+/// <summary>A checkpoint's tensors do not match the model: a key is missing or unexpected, or a shape or dtype is wrong.</summary>
+public sealed class BarkWeightException : BarkException
+{
+    /// <summary>Creates the exception for checkpoint key <paramref name="key"/>.</summary>
+    public BarkWeightException(string key, string message) : base(message) => Key = key;
+
+    /// <summary>The checkpoint key the problem is about.</summary>
+    public string Key { get; }
+}
+
+/// <summary>A <c>config.json</c> or <c>generation_config.json</c> is missing, malformed or has an unusable value.</summary>
+public sealed class BarkConfigException : BarkException
+{
+    /// <summary>Creates the exception.</summary>
+    public BarkConfigException(string message, Exception? innerException = null) : base(message, innerException) { }
+}
+
+/// <summary>Arguments given to a model or generator are invalid (ids out of range, wrong lengths, too long a sequence).</summary>
+public sealed class BarkInputException : BarkException
+{
+    /// <summary>Creates the exception.</summary>
+    public BarkInputException(string message) : base(message) { }
+}
