@@ -1,0 +1,69 @@
+namespace BarkSharp.Generation;
+
+/// <summary>
+/// Keys and values of every layer of a causal model for a batch of sequences, preallocated for
+/// <see cref="Capacity"/> positions. Layout per (sequence, layer): <c>[heads, capacity, headDim]</c>, so a decode
+/// step reads each head's keys contiguously. All sequences of the batch share one <see cref="Length"/>.
+/// </summary>
+public sealed class KvCache
+{
+    private readonly float[] _keys;
+    private readonly float[] _values;
+    private readonly int _layerSize;
+
+    /// <summary>Allocates a cache.</summary>
+    public KvCache(int batch, int layers, int heads, int headDim, int capacity)
+    {
+        if (batch <= 0 || layers <= 0 || heads <= 0 || headDim <= 0 || capacity <= 0)
+            throw new ArgumentOutOfRangeException(nameof(capacity), "cache dimensions must be positive.");
+        Batch = batch;
+        Layers = layers;
+        Heads = heads;
+        HeadDim = headDim;
+        Capacity = capacity;
+        _layerSize = heads * capacity * headDim;
+        _keys = new float[(long)batch * layers * _layerSize];
+        _values = new float[(long)batch * layers * _layerSize];
+    }
+
+    /// <summary>Sequences in the batch.</summary>
+    public int Batch { get; }
+
+    /// <summary>Transformer layers.</summary>
+    public int Layers { get; }
+
+    /// <summary>Attention heads.</summary>
+    public int Heads { get; }
+
+    /// <summary>Width of one head.</summary>
+    public int HeadDim { get; }
+
+    /// <summary>Maximum positions.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Positions filled so far.</summary>
+    public int Length { get; internal set; }
+
+    /// <summary>Forgets every cached position (the buffers are kept).</summary>
+    public void Reset() => Length = 0;
+
+    /// <summary>Keys of one sequence and layer, <c>[heads, capacity, headDim]</c>.</summary>
+    public Span<float> Keys(int sequence, int layer) => _keys.AsSpan((sequence * Layers + layer) * _layerSize, _layerSize);
+
+    /// <summary>Values of one sequence and layer, <c>[heads, capacity, headDim]</c>.</summary>
+    public Span<float> Values(int sequence, int layer) => _values.AsSpan((sequence * Layers + layer) * _layerSize, _layerSize);
+
+    /// <summary>Copies the cached keys of one sequence and layer out as <c>[heads, Length, headDim]</c> (Transformers' layout).</summary>
+    public float[] ExportKeys(int sequence, int layer) => Export(Keys(sequence, layer));
+
+    /// <summary>Copies the cached values of one sequence and layer out as <c>[heads, Length, headDim]</c>.</summary>
+    public float[] ExportValues(int sequence, int layer) => Export(Values(sequence, layer));
+
+    private float[] Export(ReadOnlySpan<float> src)
+    {
+        var result = new float[Heads * Length * HeadDim];
+        for (int h = 0; h < Heads; h++)
+            src.Slice(h * Capacity * HeadDim, Length * HeadDim).CopyTo(result.AsSpan(h * Length * HeadDim));
+        return result;
+    }
+}

@@ -1,0 +1,122 @@
+using BarkSharp.Configuration;
+using BarkSharp.Generation;
+using BarkSharp.IO;
+using BarkSharp.Tensors;
+
+namespace BarkSharp.Models;
+
+/// <summary>
+/// One pre-LayerNorm transformer block shared by Bark's three GPTs (Transformers' <c>BarkBlock</c>):
+/// <c>x += out_proj(attn(layernorm_1(x)))</c>; <c>x += mlp.out_proj(gelu(mlp.in_proj(layernorm_2(x))))</c>.
+/// Checkpoint names under <c>layers.{i}.</c>: <c>layernorm_1</c>, <c>attn.att_proj</c> (q, k, v stacked),
+/// <c>attn.out_proj</c>, <c>layernorm_2</c>, <c>mlp.in_proj</c>, <c>mlp.out_proj</c>.
+/// </summary>
+internal sealed class BarkBlock
+{
+    private readonly BarkSubModelConfig _config;
+    private readonly bool _causal;
+
+    private BarkBlock(BarkSubModelConfig config, bool causal, LayerNormWeights ln1, WeightMatrix attProj, WeightMatrix attOut,
+        LayerNormWeights ln2, WeightMatrix mlpIn, WeightMatrix mlpOut)
+    {
+        _config = config;
+        _causal = causal;
+        Layernorm1 = ln1;
+        AttProj = attProj;
+        AttOutProj = attOut;
+        Layernorm2 = ln2;
+        MlpInProj = mlpIn;
+        MlpOutProj = mlpOut;
+    }
+
+    public LayerNormWeights Layernorm1 { get; }
+
+    public WeightMatrix AttProj { get; }
+
+    public WeightMatrix AttOutProj { get; }
+
+    public LayerNormWeights Layernorm2 { get; }
+
+    public WeightMatrix MlpInProj { get; }
+
+    public WeightMatrix MlpOutProj { get; }
+
+    /// <summary>
+    /// Reads a block. Causal blocks have LayerNorm biases only when <c>config.bias</c>; the fine model's blocks always
+    /// have them (plain <c>nn.LayerNorm</c>). Linear biases follow <c>config.bias</c>. The causal mask buffer
+    /// <c>attn.bias</c> that checkpoints carry is recomputed, so it is skipped.
+    /// </summary>
+    public static BarkBlock Load(WeightReader r, BarkSubModelConfig c, bool causal)
+    {
+        int h = c.HiddenSize;
+        bool lnBias = !causal || c.Bias;
+        if (causal && r.Has("attn.bias")) r.Skip("attn.bias");
+        return new BarkBlock(c, causal,
+            LayerNormWeights.Load(r, "layernorm_1", h, lnBias),
+            Linear(r, "attn.att_proj", 3 * h, h, c.Bias),
+            Linear(r, "attn.out_proj", h, h, c.Bias),
+            LayerNormWeights.Load(r, "layernorm_2", h, lnBias),
+            Linear(r, "mlp.in_proj", 4 * h, h, c.Bias),
+            Linear(r, "mlp.out_proj", h, 4 * h, c.Bias));
+    }
+
+    /// <summary>A block with random weights of the configured shape (for tests and benchmarks).</summary>
+    public static BarkBlock CreateRandom(BarkSubModelConfig c, bool causal, Random rng)
+    {
+        int h = c.HiddenSize;
+        bool lnBias = !causal || c.Bias;
+        LayerNormWeights Ln() => new(RandomWeights.Uniform(rng, h, 1f, 0.1f), lnBias ? RandomWeights.Uniform(rng, h, 0f, 0.1f) : null);
+        WeightMatrix Lin(int rows, int cols) => WeightMatrix.FromFloat32(RandomWeights.Uniform(rng, rows * cols, 0f, 1f / MathF.Sqrt(cols)), rows, cols,
+            c.Bias ? RandomWeights.Uniform(rng, rows, 0f, 0.02f) : null);
+        return new BarkBlock(c, causal, Ln(), Lin(3 * h, h), Lin(h, h), Ln(), Lin(4 * h, h), Lin(h, 4 * h));
+    }
+
+    internal static WeightMatrix Linear(WeightReader r, string name, int rows, int cols, bool bias) =>
+        WeightMatrix.FromFloat32(r.Float32(name + ".weight", rows, cols), rows, cols, bias ? r.Float32(name + ".bias", rows) : null);
+
+    /// <summary>
+    /// Runs the block on <c>batch · T</c> rows of <paramref name="x"/> (in place). New keys/values are appended to
+    /// <paramref name="cache"/> at positions <c>[past, past + T)</c> of layer <paramref name="layer"/>.
+    /// </summary>
+    public void Forward(Span<float> x, int batch, int seqLen, KvCache cache, int layer, int past,
+        ReadOnlySpan<float> keyMask, ModelWorkspace ws, int threads)
+    {
+        int h = _config.HiddenSize, heads = _config.NumHeads, hd = _config.HeadDim;
+        int n = batch * seqLen;
+        Span<float> normed = ws.Normed.AsSpan(0, n * h);
+        Span<float> qkv = ws.Qkv.AsSpan(0, n * 3 * h);
+        Span<float> attn = ws.AttnOut.AsSpan(0, n * h);
+        Span<float> proj = ws.Proj.AsSpan(0, n * h);
+        Span<float> mlp = ws.Mlp.AsSpan(0, n * 4 * h);
+
+        Layernorm1.Apply(x, n, normed);                                    // [n, H]
+        MatMul.Multiply(normed, n, AttProj, qkv, threads);                 // [n, 3H]: q | k | v
+        int total = past + seqLen;
+        for (int b = 0; b < batch; b++)
+        {
+            Span<float> kCache = cache.Keys(b, layer);                     // [heads, capacity, hd]
+            Span<float> vCache = cache.Values(b, layer);
+            for (int t = 0; t < seqLen; t++)
+            {
+                ReadOnlySpan<float> row = qkv.Slice((b * seqLen + t) * 3 * h, 3 * h);
+                for (int head = 0; head < heads; head++)
+                {
+                    int dst = (head * cache.Capacity + past + t) * hd;
+                    row.Slice(h + head * hd, hd).CopyTo(kCache.Slice(dst, hd));
+                    row.Slice(2 * h + head * hd, hd).CopyTo(vCache.Slice(dst, hd));
+                }
+            }
+            Attention.Forward(qkv[(b * seqLen * 3 * h)..], 3 * h, kCache, vCache, cache.Capacity, heads, hd, past, seqLen, _causal,
+                keyMask.IsEmpty ? default : keyMask.Slice(b * cache.Capacity, total),
+                attn.Slice(b * seqLen * h, seqLen * h), ws.Scores, threads);   // [T, H]
+        }
+        MatMul.Multiply(attn, n, AttOutProj, proj, threads);               // [n, H]
+        System.Numerics.Tensors.TensorPrimitives.Add(x[..(n * h)], proj, x);
+
+        Layernorm2.Apply(x, n, normed);                                    // [n, H]
+        MatMul.Multiply(normed, n, MlpInProj, mlp, threads);               // [n, 4H]
+        Gelu.Forward(mlp, mlp);
+        MatMul.Multiply(mlp, n, MlpOutProj, proj, threads);                // [n, H]
+        System.Numerics.Tensors.TensorPrimitives.Add(x[..(n * h)], proj, x);
+    }
+}
