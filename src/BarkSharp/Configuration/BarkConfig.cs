@@ -28,6 +28,21 @@ public sealed record BarkConfig
     /// <summary>The dtype the weights were saved in (<c>torch_dtype</c>), e.g. <c>float32</c>; null when absent.</summary>
     public string? TorchDtype { get; init; }
 
+    /// <summary>The shapes of <c>suno/bark-small</c> (768 wide, 12 layers, 12 heads; ≈ 1.68 GB in float32).</summary>
+    public static BarkConfig BarkSmall => Real(768, 12, 12);
+
+    /// <summary>The shapes of <c>suno/bark</c> (1024 wide, 24 layers, 16 heads; ≈ 4.49 GB in float32).</summary>
+    public static BarkConfig BarkLarge => Real(1024, 24, 16);
+
+    private static BarkConfig Real(int hidden, int layers, int heads) => new()
+    {
+        SemanticConfig = new SemanticConfig { HiddenSize = hidden, NumLayers = layers, NumHeads = heads, InputVocabSize = 129_600, OutputVocabSize = 10_048, Bias = false },
+        CoarseAcousticsConfig = new CoarseAcousticsConfig { HiddenSize = hidden, NumLayers = layers, NumHeads = heads, InputVocabSize = 12_096, OutputVocabSize = 12_096, Bias = false },
+        FineAcousticsConfig = new FineAcousticsConfig { HiddenSize = hidden, NumLayers = layers, NumHeads = heads, InputVocabSize = 1_056, OutputVocabSize = 1_056, Bias = false },
+        CodecConfig = new EncodecConfig(),
+        TorchDtype = "float32",
+    };
+
     /// <summary>Reads <c>config.json</c> from a file.</summary>
     /// <exception cref="BarkConfigException">The file is missing, not JSON, lacks a sub-model section or has a value of the wrong type.</exception>
     public static BarkConfig Load(string path)

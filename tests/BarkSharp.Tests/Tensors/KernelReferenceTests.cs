@@ -1,0 +1,169 @@
+using BarkSharp.Tensors;
+
+namespace BarkSharp.Tests.Tensors;
+
+/// <summary>Each kernel against a plain scalar (double-precision where it matters) reference, on awkward sizes.</summary>
+public class KernelReferenceTests
+{
+    private static float[] RandomArray(Random rng, int n, float scale = 1f) =>
+        Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(1, 37, 13)]
+    [InlineData(3, 7, 9)]
+    [InlineData(5, 131, 77)]
+    [InlineData(2, 1000, 65)]
+    [InlineData(17, 96, 256)]
+    public void MatMul_matches_scalar_reference_with_and_without_bias(int n, int rows, int cols)
+    {
+        var rng = new Random(n * 1000 + rows * 10 + cols);
+        float[] x = RandomArray(rng, n * cols), w = RandomArray(rng, rows * cols), bias = RandomArray(rng, rows);
+        foreach (float[]? b in new[] { null, bias })
+        {
+            var m = WeightMatrix.FromFloat32(w, rows, cols, b);
+            var y = new float[n * rows];
+            MatMul.Multiply(x, n, m, y, maxThreads: 2);
+            for (int i = 0; i < n; i++)
+                for (int o = 0; o < rows; o++)
+                {
+                    double expected = b?[o] ?? 0;
+                    for (int k = 0; k < cols; k++) expected += (double)x[i * cols + k] * w[o * cols + k];
+                    Assert.True(Math.Abs(y[i * rows + o] - expected) <= 1e-5 * (1 + Math.Abs(expected)), $"y[{i},{o}] = {y[i * rows + o]}, expected {expected}");
+                }
+        }
+    }
+
+    [Fact]
+    public void MatMul_row_range_equals_slice_of_full_product_and_is_thread_count_invariant()
+    {
+        var rng = new Random(7);
+        int n = 3, rows = 1031, cols = 203;
+        float[] x = RandomArray(rng, n * cols), w = RandomArray(rng, rows * cols);
+        var m = WeightMatrix.FromFloat32(w, rows, cols);
+        var full1 = new float[n * rows];
+        var full2 = new float[n * rows];
+        MatMul.Multiply(x, n, m, full1, maxThreads: 1);
+        MatMul.Multiply(x, n, m, full2, maxThreads: 2);
+        Assert.Equal(full1, full2);
+
+        var part = new float[n * 100];
+        MatMul.MultiplyRows(x, n, m, 517, 100, part, maxThreads: 2);
+        for (int i = 0; i < n; i++)
+            Assert.Equal(full1.AsSpan(i * rows + 517, 100).ToArray(), part.AsSpan(i * 100, 100).ToArray());
+    }
+
+    [Theory]
+    [InlineData(1, 1, true)]
+    [InlineData(3, 13, true)]
+    [InlineData(4, 768, false)]
+    public void LayerNorm_matches_reference(int rows, int dim, bool withBias)
+    {
+        var rng = new Random(dim);
+        float[] x = RandomArray(rng, rows * dim, 3f), w = RandomArray(rng, dim), b = withBias ? RandomArray(rng, dim) : [];
+        var y = new float[x.Length];
+        LayerNorm.Forward(x, rows, w, b, y);
+        for (int r = 0; r < rows; r++)
+        {
+            double mean = 0, var = 0;
+            for (int i = 0; i < dim; i++) mean += x[r * dim + i];
+            mean /= dim;
+            for (int i = 0; i < dim; i++) var += Math.Pow(x[r * dim + i] - mean, 2);
+            var /= dim;
+            for (int i = 0; i < dim; i++)
+            {
+                double expected = (x[r * dim + i] - mean) / Math.Sqrt(var + 1e-5) * w[i] + (withBias ? b[i] : 0);
+                Assert.True(Math.Abs(y[r * dim + i] - expected) < 1e-5, $"row {r} col {i}: {y[r * dim + i]} vs {expected}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Gelu_is_the_exact_erf_form()
+    {
+        // Reference erf by its Maclaurin series (exact enough in double for |z| ≤ 4).
+        static double SeriesErf(double z)
+        {
+            double sum = 0, term = z;
+            for (int n = 0; n < 200; n++)
+            {
+                sum += term / (2 * n + 1);
+                term *= -z * z / (n + 1);
+            }
+            return 2 / Math.Sqrt(Math.PI) * sum;
+        }
+        float[] x = Enumerable.Range(-500, 1001).Select(i => i / 90f).ToArray();
+        var y = new float[x.Length];
+        Gelu.Forward(x, y);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double expected = 0.5 * x[i] * (1 + SeriesErf(x[i] / Math.Sqrt(2)));
+            Assert.True(Math.Abs(y[i] - expected) <= 1e-6 * (1 + Math.Abs(expected)), $"gelu({x[i]}) = {y[i]}, expected {expected}");
+        }
+        // The tanh approximation differs by ~1e-3 near |x| = 2; the exact form must not.
+        Assert.True(Math.Abs(y[Array.IndexOf(x, 180 / 90f)] - 1.9544997) < 1e-6);
+    }
+
+    [Fact]
+    public void Softmax_and_log_softmax_handle_negative_infinity()
+    {
+        float[] x = [1f, float.NegativeInfinity, 3f, -2f, float.NegativeInfinity];
+        float[] p = (float[])x.Clone();
+        Softmax.InPlace(p);
+        double z = Math.Exp(1) + Math.Exp(3) + Math.Exp(-2);
+        Assert.Equal(Math.Exp(1) / z, p[0], 6);
+        Assert.Equal(0f, p[1]);
+        Assert.Equal(Math.Exp(3) / z, p[2], 6);
+        float[] l = (float[])x.Clone();
+        Softmax.LogInPlace(l);
+        Assert.Equal(1 - Math.Log(z), l[0], 5);
+        Assert.Equal(float.NegativeInfinity, l[4]);
+    }
+
+    [Theory]
+    [InlineData(0, 5, true)]
+    [InlineData(4, 1, true)]
+    [InlineData(3, 6, false)]
+    public void Attention_matches_naive_reference(int past, int queries, bool causal)
+    {
+        const int heads = 3, hd = 5, capacity = 16;
+        var rng = new Random(past * 31 + queries);
+        int total = past + queries;
+        float[] q = RandomArray(rng, queries * heads * hd, 2f);
+        float[] k = RandomArray(rng, heads * capacity * hd, 2f), v = RandomArray(rng, heads * capacity * hd);
+        float[] mask = new float[total];
+        mask[1] = float.MinValue;                              // key 1 is padding
+        var output = new float[queries * heads * hd];
+        Attention.Forward(q, heads * hd, k, v, capacity, heads, hd, past, queries, causal, mask, output, new float[heads * total]);
+
+        for (int h = 0; h < heads; h++)
+            for (int t = 0; t < queries; t++)
+            {
+                var allowed = Enumerable.Range(0, total).Where(j => j != 1 && (!causal || j <= past + t)).ToArray();
+                double[] s = allowed.Select(j => Enumerable.Range(0, hd).Sum(d => (double)q[t * heads * hd + h * hd + d] * k[(h * capacity + j) * hd + d]) / Math.Sqrt(hd)).ToArray();
+                if (allowed.Length == 0) continue;
+                double max = s.Max();
+                double[] e = s.Select(a => Math.Exp(a - max)).ToArray();
+                double sum = e.Sum();
+                for (int d = 0; d < hd; d++)
+                {
+                    double expected = allowed.Select((j, idx) => e[idx] / sum * v[(h * capacity + j) * hd + d]).Sum();
+                    Assert.True(Math.Abs(output[t * heads * hd + h * hd + d] - expected) < 1e-5, $"h{h} t{t} d{d}");
+                }
+            }
+    }
+
+    [Fact]
+    public void Embedding_lookup_accumulate_and_out_of_range()
+    {
+        float[] table = [0, 1, 10, 11, 20, 21];
+        var dst = new float[4];
+        Embedding.Lookup(table, 2, [2, 0], dst);
+        Assert.Equal([20f, 21f, 0f, 1f], dst);
+        Embedding.Accumulate(table, 2, [1, 1], dst);
+        Assert.Equal([30f, 32f, 10f, 12f], dst);
+        var e = Assert.Throws<BarkInputException>(() => Embedding.Lookup(table, 2, [3], dst, "semantic input"));
+        Assert.Contains("token id 3", e.Message);
+        Assert.Contains("semantic input", e.Message);
+    }
+}
