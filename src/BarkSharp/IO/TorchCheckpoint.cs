@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace BarkSharp.IO;
 
 /// <summary>
@@ -89,7 +91,7 @@ public sealed class TorchCheckpoint : ITensorStore
         string prefix = _zip.Entries[0].Name[..(_zip.Entries[0].Name.IndexOf('/') + 1)];
 
         if (_zip.TryGetEntry(prefix + "byteorder", out ZipEntry byteOrder)
-            && System.Text.Encoding.ASCII.GetString(_zip.Read(byteOrder)).Trim() == "big")
+            && Encoding.ASCII.GetString(_zip.Read(byteOrder)).Trim() == "big")
             throw new BarkFormatException(path, "the checkpoint was saved on a big-endian machine, which is not supported; re-save it on a little-endian one or convert it to safetensors.");
 
         if (!_zip.TryGetEntry(prefix + "data.pkl", out ZipEntry pickleEntry))
