@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using BarkSharp.Configuration;
+using BarkSharp.Models;
+
+namespace BarkSharp.Generation;
+
+/// <summary>
+/// Semantic tokens → the first two EnCodec codebooks, interleaved, as Transformers' <c>BarkCoarseModel.generate</c>:
+/// a sliding window of at most 60 new tokens per model call, each call prompted with ≤ 256 semantic tokens around the
+/// current position (right-padded with 12048), the infer token 12050 and the last ≤ 630 coarse tokens; token parity
+/// selects which codebook's 1024 tokens may follow.
+/// </summary>
+internal static class CoarseGenerator
+{
+    /// <summary>Semantic→coarse token ratio: coarse_rate / semantic_rate · codebooks (≈ 3.006).</summary>
+    public static double Ratio(SemanticGenerationConfig s, CoarseGenerationConfig c) => c.CoarseRateHz / s.SemanticRateHz * c.NCoarseCodebooks;
+
+    /// <summary>
+    /// Coarse tokens each sequence needs: <c>round(floor(n · ratio / codebooks) · codebooks)</c> for its n non-pad
+    /// semantic tokens, computed in float32 as PyTorch does.
+    /// </summary>
+    public static int OutputLength(int semanticTokens, double ratio, int codebooks)
+    {
+        float scaled = semanticTokens * (float)ratio / codebooks;
+        return (int)MathF.Round(MathF.Floor(scaled) * codebooks, MidpointRounding.ToEven);
+    }
+
+    public static CoarseResult Generate(
+        BarkCausalModel model, SemanticGenerationConfig semanticConfig, CoarseGenerationConfig config, int codebookSize,
+        ResolvedSampling sampling, IReadOnlyList<int[]> semanticTokens, long[]? semanticHistory, long[][]? coarseHistory,
+        ulong seed, IProgress<BarkProgress>? progress, CancellationToken cancellationToken)
+    {
+        int batch = semanticTokens.Count;
+        int codebooks = config.NCoarseCodebooks;
+        int semanticVocab = semanticConfig.SemanticVocabSize;
+        double ratio = Ratio(semanticConfig, config);
+        int maxSemanticHistory = (int)Math.Floor(config.MaxCoarseHistory / ratio);
+
+        // Semantic pads (the end token) become the coarse model's semantic pad.
+        var semantic = semanticTokens.Select(s => s.Select(t => t == semanticConfig.SemanticPadToken ? config.CoarseSemanticPadToken : t).ToArray()).ToArray();
+        int[] lengths = semantic.Select(s => OutputLength(s.Count(t => t != config.CoarseSemanticPadToken), ratio, codebooks)).ToArray();
+        int maxLength = lengths.Length == 0 ? 0 : lengths.Max();
+
+        (int[] semHistory, int[] coarseHist) = PrepareHistory(semanticHistory, coarseHistory, config, semanticVocab, codebookSize, ratio, maxSemanticHistory);
+        int baseSemanticIndex = semHistory.Length;
+        int[][] fullSemantic = semantic.Select(s => semHistory.Concat(s).ToArray()).ToArray();
+        var coarse = new List<int>[batch];
+        for (int b = 0; b < batch; b++) coarse[b] = new List<int>(coarseHist.Length + maxLength) { };
+        foreach (List<int> c in coarse) c.AddRange(coarseHist);
+
+        int windows = (int)Math.Ceiling(maxLength / (double)config.SlidingWindowLen);
+        int window = config.SlidingWindowLen, generated = 0;
+        int historyLength = coarseHist.Length;
+        var randoms = Enumerable.Range(0, batch).Select(b => BarkRandom.ForSequence(seed, b)).ToArray();
+        ModelWorkspace ws = model.CreateWorkspace();
+        int vocabSize = model.Config.OutputVocabSize;
+        int widest = Math.Max(codebookSize, vocabSize - semanticVocab - codebookSize);
+        var logits = new float[batch * widest];
+        var scratchF = new float[widest];
+        var scratchI = new int[widest];
+        var next = new int[batch];
+        var clock = Stopwatch.StartNew();
+        KvCache? cache = null;
+
+        for (int w = 0; w < windows; w++)
+        {
+            int semanticIndex = baseSemanticIndex + (int)Math.Round(generated / ratio, MidpointRounding.ToEven);
+            int start = Math.Max(0, semanticIndex - maxSemanticHistory);
+            int coarseContext = Math.Min(config.MaxCoarseHistory, coarse[0].Count);
+            int inputLength = config.MaxCoarseInputLength + 1 + coarseContext;
+            int newTokens = Math.Min(window, maxLength - generated);
+
+            var input = new int[batch * inputLength];
+            for (int b = 0; b < batch; b++)
+            {
+                Span<int> row = input.AsSpan(b * inputLength, inputLength);
+                for (int t = 0; t < config.MaxCoarseInputLength; t++)
+                    row[t] = start + t < fullSemantic[b].Length ? fullSemantic[b][start + t] : config.CoarseSemanticPadToken;
+                row[config.MaxCoarseInputLength] = config.CoarseInferToken;
+                for (int t = 0; t < coarseContext; t++) row[config.MaxCoarseInputLength + 1 + t] = coarse[b][coarse[b].Count - coarseContext + t];
+            }
+
+            int capacity = inputLength + newTokens - 1;
+            if (cache is null || cache.Capacity < capacity) cache = model.CreateCache(batch, Math.Min(model.Config.BlockSize, Math.Max(capacity, config.MaxCoarseInputLength + 1 + config.MaxCoarseHistory + window - 1)));
+            cache.Reset();
+            for (int i = 0; i < newTokens; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                (int vocabStart, int vocabCount) = AllowedRows(i, semanticVocab, codebookSize, vocabSize);
+                if (i == 0) model.Forward(input, batch, cache, ws, logits, lastPositionOnly: true, vocabStart: vocabStart, vocabCount: vocabCount);
+                else model.Forward(next, batch, cache, ws, logits, lastPositionOnly: true, vocabStart: vocabStart, vocabCount: vocabCount);
+                for (int b = 0; b < batch; b++)
+                {
+                    // Rows outside the allowed range are −∞ after the alternating processor and drop out of the
+                    // log-softmax, so the computed rows are the whole distribution.
+                    Span<float> scores = logits.AsSpan(b * vocabCount, vocabCount);
+                    LogitsProcessing.Normalize(scores);
+                    int token = vocabStart + sampling.Choose(scores, randoms[b], scratchF, scratchI);
+                    coarse[b].Add(token);
+                    next[b] = token;
+                }
+                progress?.Report(new BarkProgress(BarkStage.Coarse, generated + i + 1, maxLength, (generated + i + 1) / clock.Elapsed.TotalSeconds));
+            }
+            generated += newTokens;
+        }
+
+        int[][] tokens = coarse.Select(c => c.Skip(historyLength).ToArray()).ToArray();
+        return new CoarseResult(tokens, lengths);
+    }
+
+    /// <summary>
+    /// The rows Transformers' <c>AlternatingCodebooksLogitsProcessor</c> leaves finite for the <paramref name="generated"/>-th
+    /// token of a window: codebook 0's <c>[vocab, vocab + 1024)</c> after an even count; after an odd count everything
+    /// from <c>vocab + 1024</c> to the end of the output vocabulary — codebook 1 plus the 48 special rows above it,
+    /// which Transformers does not suppress (Suno's original code did). Kept for token parity; with real weights those
+    /// rows essentially never win, and a winner maps to code <c>(token − vocab) mod 1024</c> downstream.
+    /// </summary>
+    internal static (int Start, int Count) AllowedRows(int generated, int semanticVocab, int codebookSize, int outputVocab) =>
+        generated % 2 == 0
+            ? (semanticVocab, codebookSize)
+            : (semanticVocab + codebookSize, outputVocab - semanticVocab - codebookSize);
+
+    /// <summary>
+    /// The voice's histories trimmed as Bark does: at most 209 semantic tokens (an even count) and the matching
+    /// round(n · ratio) coarse tokens (codebook-offset, interleaved, + semantic vocab), minus the last two.
+    /// </summary>
+    internal static (int[] Semantic, int[] Coarse) PrepareHistory(long[]? semanticHistory, long[][]? coarseHistory,
+        CoarseGenerationConfig config, int semanticVocab, int codebookSize, double ratio, int maxSemanticHistory)
+    {
+        if (semanticHistory is null || coarseHistory is null) return ([], []);
+        int frames = coarseHistory[0].Length;
+        var flat = new int[frames * coarseHistory.Length];
+        for (int t = 0; t < frames; t++)
+            for (int c = 0; c < coarseHistory.Length; c++)
+                flat[t * coarseHistory.Length + c] = checked((int)coarseHistory[c][t]) + codebookSize * c + semanticVocab;
+
+        int nSemantic = Math.Min(maxSemanticHistory, Math.Min(semanticHistory.Length - semanticHistory.Length % 2, (int)Math.Floor(flat.Length / ratio)));
+        int nCoarse = (int)Math.Round(nSemantic * ratio, MidpointRounding.ToEven);
+        if (nSemantic <= 0) return ([], []);
+        int[] sem = semanticHistory[^nSemantic..].Select(v => checked((int)v)).ToArray();
+        int[] coarse = flat[^nCoarse..];
+        return (sem, coarse[..Math.Max(0, coarse.Length - 2)]);
+    }
+}
+
+/// <summary>Interleaved coarse tokens (values semantic_vocab + codebook·1024 + code) per sequence, all of the batch's longest length, and each sequence's own length.</summary>
+internal sealed record CoarseResult(int[][] Tokens, int[] Lengths);
