@@ -70,15 +70,7 @@ internal static class CoarseGenerator
             int inputLength = config.MaxCoarseInputLength + 1 + coarseContext;
             int newTokens = Math.Min(window, maxLength - generated);
 
-            var input = new int[batch * inputLength];
-            for (int b = 0; b < batch; b++)
-            {
-                Span<int> row = input.AsSpan(b * inputLength, inputLength);
-                for (int t = 0; t < config.MaxCoarseInputLength; t++)
-                    row[t] = start + t < fullSemantic[b].Length ? fullSemantic[b][start + t] : config.CoarseSemanticPadToken;
-                row[config.MaxCoarseInputLength] = config.CoarseInferToken;
-                for (int t = 0; t < coarseContext; t++) row[config.MaxCoarseInputLength + 1 + t] = coarse[b][coarse[b].Count - coarseContext + t];
-            }
+            int[] input = WindowInput(fullSemantic, coarse, start, coarseContext, config);
 
             int capacity = inputLength + newTokens - 1;
             if (cache is null || cache.Capacity < capacity) cache = model.CreateCache(batch, Math.Min(model.Config.BlockSize, Math.Max(capacity, config.MaxCoarseInputLength + 1 + config.MaxCoarseHistory + window - 1)));
@@ -106,6 +98,25 @@ internal static class CoarseGenerator
 
         int[][] tokens = coarse.Select(c => c.Skip(historyLength).ToArray()).ToArray();
         return new CoarseResult(tokens, lengths);
+    }
+
+    /// <summary>
+    /// One window's prompt per sequence: 256 semantic tokens from <paramref name="start"/> (right-padded with the
+    /// coarse semantic pad), the coarse infer token, then the last <paramref name="coarseContext"/> coarse tokens.
+    /// </summary>
+    internal static int[] WindowInput(int[][] semantic, IReadOnlyList<List<int>> coarse, int start, int coarseContext, CoarseGenerationConfig config)
+    {
+        int batch = semantic.Length, length = config.MaxCoarseInputLength + 1 + coarseContext;
+        var input = new int[batch * length];
+        for (int b = 0; b < batch; b++)
+        {
+            Span<int> row = input.AsSpan(b * length, length);
+            for (int t = 0; t < config.MaxCoarseInputLength; t++)
+                row[t] = start + t < semantic[b].Length ? semantic[b][start + t] : config.CoarseSemanticPadToken;
+            row[config.MaxCoarseInputLength] = config.CoarseInferToken;
+            for (int t = 0; t < coarseContext; t++) row[config.MaxCoarseInputLength + 1 + t] = coarse[b][coarse[b].Count - coarseContext + t];
+        }
+        return input;
     }
 
     /// <summary>

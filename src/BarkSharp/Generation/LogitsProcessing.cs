@@ -39,14 +39,22 @@ public static class LogitsProcessing
     }
 
     /// <summary>
-    /// <c>AlternatingCodebooksLogitsProcessor</c>: after an even number of generated tokens only codebook 0's
-    /// tokens <c>[semanticVocab, semanticVocab + codebookSize)</c> stay, after an odd number only codebook 1's.
+    /// <c>AlternatingCodebooksLogitsProcessor</c>: after an even number of generated tokens only codebook 0's tokens
+    /// <c>[semanticVocab, semanticVocab + codebookSize)</c> stay; after an odd number every token below
+    /// <c>semanticVocab + codebookSize</c> is removed, which leaves codebook 1 and — as in Transformers — the special
+    /// rows above it.
     /// </summary>
     public static void AlternateCodebooks(Span<float> scores, int generatedSoFar, int semanticVocabSize, int codebookSize)
     {
-        int start = semanticVocabSize + (generatedSoFar % 2 == 0 ? 0 : codebookSize);
-        Suppress(scores, 0, start);
-        Suppress(scores, start + codebookSize, scores.Length);
+        if (generatedSoFar % 2 == 0)
+        {
+            Suppress(scores, 0, semanticVocabSize);
+            Suppress(scores, semanticVocabSize + codebookSize, scores.Length);
+        }
+        else
+        {
+            Suppress(scores, 0, semanticVocabSize + codebookSize);
+        }
     }
 
     /// <summary><c>LogitNormalization</c>: log-softmax.</summary>
