@@ -12,7 +12,8 @@ namespace BarkSharp.IO;
 /// </summary>
 public sealed partial class NpyArray
 {
-    private static ReadOnlySpan<byte> Magic => "\x93NUMPY"u8;
+    // 0x93 then "NUMPY". (A u8 literal cannot hold 0x93: "\x93"u8 is its two-byte UTF-8 encoding.)
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     /// <summary>Creates an array from C-ordered little-endian <paramref name="data"/>.</summary>
     public NpyArray(DType dtype, long[] shape, byte[] data)
