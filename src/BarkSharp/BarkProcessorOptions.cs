@@ -5,6 +5,10 @@ namespace BarkSharp;
 /// with its defaults. Give them to <see cref="BarkProcessor.FromPretrained"/> as the processor's defaults, or to a
 /// <c>Process</c> call to override them for that call.
 /// </summary>
+/// <remarks>
+/// Padding is always Transformers' <c>padding="max_length"</c> on the right with the attention mask returned, because
+/// <c>BarkProcessor</c> fixes both; <c>return_token_type_ids</c> (all zeros) and <c>pad_to_multiple_of</c> are not offered.
+/// </remarks>
 public sealed record BarkProcessorOptions
 {
     /// <summary>The defaults (Transformers' <c>BarkProcessor.__call__</c>).</summary>

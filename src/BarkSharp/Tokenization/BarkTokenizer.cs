@@ -65,7 +65,7 @@ public sealed class BarkTokenizer
     /// <summary>Id of <c>[SEP]</c> (102), added at the end only when special tokens are requested.</summary>
     public int SepTokenId { get; }
 
-    /// <summary>The tokenizer's <c>model_max_length</c> (512 for Bark); Transformers warns above it and so does BarkSharp.</summary>
+    /// <summary>The tokenizer's <c>model_max_length</c> (512 for Bark), informational: <see cref="BarkProcessor"/> already warns when a text exceeds the 256 ids the semantic model reads.</summary>
     public int ModelMaxLength { get; }
 
     /// <summary>
