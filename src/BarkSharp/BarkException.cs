@@ -69,3 +69,17 @@ public sealed class BarkInputException : BarkException
     /// <summary>Creates the exception.</summary>
     public BarkInputException(string message) : base(message) { }
 }
+
+/// <summary>
+/// A voice preset cannot be used: the name is unknown, its file is missing or unreadable, or an array is missing or has
+/// the wrong rank, element type or values.
+/// </summary>
+public sealed class BarkVoiceException : BarkException
+{
+    /// <summary>Creates the exception for the preset <paramref name="preset"/> (a name, a path, or null for arrays).</summary>
+    public BarkVoiceException(string? preset, string message, Exception? innerException = null)
+        : base(message, innerException) => Preset = preset;
+
+    /// <summary>The preset name or file the problem is about; null for presets built from arrays.</summary>
+    public string? Preset { get; }
+}
