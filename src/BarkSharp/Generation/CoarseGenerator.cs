@@ -155,4 +155,6 @@ internal static class CoarseGenerator
 }
 
 /// <summary>Interleaved coarse tokens (values semantic_vocab + codebook·1024 + code) per sequence, all of the batch's longest length, and each sequence's own length.</summary>
-internal sealed record CoarseResult(int[][] Tokens, int[] Lengths);
+/// <param name="Tokens">Per sequence, all of the batch's longest length.</param>
+/// <param name="Lengths">Coarse tokens each sequence needs.</param>
+public sealed record CoarseResult(int[][] Tokens, int[] Lengths);

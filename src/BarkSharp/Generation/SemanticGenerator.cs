@@ -105,5 +105,7 @@ internal static class SemanticGenerator
     }
 }
 
-/// <summary>Semantic tokens per sequence (end token and padding included, as Transformers returns them) and the count before the end token.</summary>
-internal sealed record SemanticResult(int[][] Tokens, int[] Lengths);
+/// <summary>Semantic tokens per sequence (end token and padding included) and the count before the end token.</summary>
+/// <param name="Tokens">Per sequence, as Transformers returns them.</param>
+/// <param name="Lengths">Tokens before the end token.</param>
+public sealed record SemanticResult(int[][] Tokens, int[] Lengths);

@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using BarkSharp.Configuration;
+using BarkSharp.Generation;
+using BarkSharp.IO;
+using BarkSharp.Models;
+using BarkSharp.Models.Encodec;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BarkSharp;
+
+/// <summary>
+/// The whole Bark model (Transformers' <c>BarkModel</c>): the semantic and coarse GPTs, the fine model and the
+/// EnCodec decoder, loaded from a Hugging Face model folder, and generation from processed text to audio.
+/// </summary>
+/// <example>
+/// <code>
+/// using var model = BarkModel.FromPretrained("/models/bark-small");
+/// var processor = BarkProcessor.FromPretrained("/models/bark-small");
+/// BarkGeneration g = model.Generate(processor.Process("Hello!", "v2/en_speaker_6"), new BarkGenerationOptions { Seed = 1 });
+/// WavWriter.Write("hello.wav", g.Audio[0], g.SampleRate);
+/// </code>
+/// </example>
+public sealed class BarkModel : IDisposable
+{
+    private readonly ILogger _logger;
+
+    private BarkModel(BarkConfig config, BarkGenerationConfig generationConfig, BarkCausalModel semantic, BarkCausalModel coarse,
+        BarkFineModel fine, EncodecDecoder codec, string? folder, ILogger logger)
+    {
+        Config = config;
+        GenerationConfig = generationConfig;
+        Semantic = semantic;
+        CoarseAcoustics = coarse;
+        FineAcoustics = fine;
+        Codec = codec;
+        ModelFolder = folder;
+        _logger = logger;
+    }
+
+    /// <summary>The model configuration (config.json).</summary>
+    public BarkConfig Config { get; }
+
+    /// <summary>The generation defaults (generation_config.json).</summary>
+    public BarkGenerationConfig GenerationConfig { get; }
+
+    /// <summary>The semantic GPT.</summary>
+    public BarkCausalModel Semantic { get; }
+
+    /// <summary>The coarse acoustics GPT.</summary>
+    public BarkCausalModel CoarseAcoustics { get; }
+
+    /// <summary>The fine acoustics model.</summary>
+    public BarkFineModel FineAcoustics { get; }
+
+    /// <summary>The EnCodec decoder.</summary>
+    public EncodecDecoder Codec { get; }
+
+    /// <summary>The folder the model was loaded from (null for random models).</summary>
+    public string? ModelFolder { get; }
+
+    /// <summary>Output sample rate in Hz.</summary>
+    public int SampleRate => GenerationConfig.SampleRate;
+
+    /// <summary>Threads every stage may use. Results do not depend on it.</summary>
+    public int MaxThreads
+    {
+        get => Semantic.MaxThreads;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            Semantic.MaxThreads = CoarseAcoustics.MaxThreads = FineAcoustics.MaxThreads = Codec.MaxThreads = value;
+        }
+    }
+
+    /// <summary>
+    /// Loads a model from a Hugging Face model folder: <c>config.json</c>, <c>generation_config.json</c> (optional;
+    /// class defaults otherwise) and <c>model.safetensors</c> or <c>pytorch_model.bin</c>.
+    /// </summary>
+    /// <exception cref="BarkException">The folder or a file is missing, or the checkpoint does not match the config.</exception>
+    public static BarkModel FromPretrained(string modelFolder, BarkModelOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        options ??= new BarkModelOptions();
+        ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<BarkModel>();
+        if (!Directory.Exists(modelFolder))
+            throw new BarkException($"model folder '{modelFolder}' does not exist. Pass the folder of a downloaded Bark model (config.json, model.safetensors or pytorch_model.bin).");
+        BarkConfig config = BarkConfig.Load(Path.Combine(modelFolder, "config.json"));
+        BarkGenerationConfig generation = BarkGenerationConfig.Load(Path.Combine(modelFolder, "generation_config.json"), optional: true);
+        string weights = FindWeights(modelFolder, options.WeightsFileName);
+        var clock = Stopwatch.StartNew();
+        using ITensorStore store = Checkpoint.OpenCheckpoint(weights);
+        var root = new WeightReader(store);
+        var semantic = BarkCausalModel.Load(root.Sub("semantic"), config.SemanticConfig, checkUnused: false);
+        var coarse = BarkCausalModel.Load(root.Sub("coarse_acoustics"), config.CoarseAcousticsConfig, checkUnused: false);
+        var fine = BarkFineModel.Load(root.Sub("fine_acoustics"), config.FineAcousticsConfig, checkUnused: false);
+        var codec = EncodecDecoder.Load(root.Sub("codec_model"), config.CodecConfig);
+        root.EnsureAllUsed();
+        logger.LogInformation("Loaded Bark from {Weights} in {Seconds:F2} s", weights, clock.Elapsed.TotalSeconds);
+        var model = new BarkModel(config, generation, semantic, coarse, fine, codec, Path.GetFullPath(modelFolder), logger);
+        if (options.MaxThreads is { } threads) model.MaxThreads = threads;
+        return model;
+    }
+
+    /// <summary>Loads a model on a worker thread; see <see cref="FromPretrained"/>.</summary>
+    public static Task<BarkModel> FromPretrainedAsync(string modelFolder, BarkModelOptions? options = null, ILoggerFactory? loggerFactory = null,
+        CancellationToken cancellationToken = default) =>
+        Task.Run(() => FromPretrained(modelFolder, options, loggerFactory), cancellationToken);
+
+    /// <summary>A model with random weights of the shapes <paramref name="config"/> describes (tests and benchmarks; no file).</summary>
+    public static BarkModel CreateRandom(BarkConfig config, int seed, BarkGenerationConfig? generationConfig = null) => new(
+        config, generationConfig ?? new BarkGenerationConfig(),
+        BarkCausalModel.CreateRandom(config.SemanticConfig, seed),
+        BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, seed + 1),
+        BarkFineModel.CreateRandom(config.FineAcousticsConfig, seed + 2),
+        EncodecDecoder.CreateRandom(config.CodecConfig, seed + 3),
+        null, NullLogger.Instance);
+
+    /// <summary>
+    /// Generates audio for a processed batch: semantic tokens, coarse codes, fine codes, waveform. Each sample's audio
+    /// is decoded at its own length. Options override the checkpoint's generation config.
+    /// </summary>
+    /// <exception cref="BarkInputException">A sample has no text, or an option is invalid.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; stops within one decode step.</exception>
+    public BarkGeneration Generate(BarkInputs inputs, BarkGenerationOptions? options = null, IProgress<BarkProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        options ??= new BarkGenerationOptions();
+        VoicePreset? voice = inputs.HistoryPrompt;
+
+        var clock = Stopwatch.StartNew();
+        SemanticResult semantic = GenerateSemantic(inputs, options, progress, cancellationToken);
+        TimeSpan tSemantic = clock.Elapsed;
+
+        clock.Restart();
+        CoarseResult coarse = GenerateCoarse(semantic.Tokens, voice, options, progress, cancellationToken);
+        TimeSpan tCoarse = clock.Elapsed;
+
+        clock.Restart();
+        int[][][] fine = GenerateFine(coarse.Tokens, voice, options, progress, cancellationToken);
+        TimeSpan tFine = clock.Elapsed;
+
+        clock.Restart();
+        int codebooks = GenerationConfig.CoarseAcousticsConfig.NCoarseCodebooks;
+        int[] frames = coarse.Lengths.Select(l => l / codebooks).ToArray();
+        float[][] audio = DecodeCodec(fine, frames, cancellationToken);
+        TimeSpan tCodec = clock.Elapsed;
+        progress?.Report(new BarkProgress(BarkStage.Codec, 1, 1, frames.Sum() / Math.Max(tCodec.TotalSeconds, 1e-9)));
+
+        double audioSeconds = audio.Length == 0 ? 0 : audio.Max(a => a.Length) / (double)SampleRate;
+        var timings = new BarkTimings(tSemantic, semantic.Tokens.Length == 0 ? 0 : semantic.Tokens[0].Length, tCoarse,
+            coarse.Tokens.Length == 0 ? 0 : coarse.Tokens[0].Length, tFine, fine.Length == 0 ? 0 : fine[0][0].Length, tCodec, audioSeconds);
+        _logger.LogInformation("Generated {Seconds:F2} s of audio in {Total:F2} s (RTF {Rtf:F2})", audioSeconds, timings.Total.TotalSeconds, timings.RealTimeFactor);
+        return new BarkGeneration(audio, SampleRate, semantic.Tokens, semantic.Lengths, coarse.Tokens, coarse.Lengths, fine, frames, timings);
+    }
+
+    /// <summary>Runs <see cref="Generate"/> on a worker thread.</summary>
+    public Task<BarkGeneration> GenerateAsync(BarkInputs inputs, BarkGenerationOptions? options = null, IProgress<BarkProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        Task.Run(() => Generate(inputs, options, progress, cancellationToken), cancellationToken);
+
+    /// <summary>The semantic stage alone (Transformers' <c>BarkSemanticModel.generate</c>).</summary>
+    public SemanticResult GenerateSemantic(BarkInputs inputs, BarkGenerationOptions? options = null, IProgress<BarkProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        options ??= new BarkGenerationOptions();
+        if (inputs.BatchSize == 0) throw new BarkInputException("the batch is empty: give at least one text.");
+        int[][] ids = inputs.InputIds.Select(r => r.Select(v => checked((int)v)).ToArray()).ToArray();
+        int[][] mask = inputs.AttentionMask.Select(r => r.Select(v => checked((int)v)).ToArray()).ToArray();
+        for (int b = 0; b < ids.Length; b++)
+            if (ids[b].Length == 0 || mask[b].All(m => m == 0))
+                throw new BarkInputException($"text {b} of the batch has no tokens; Bark needs some text to speak.");
+        SemanticGenerationConfig config = GenerationConfig.SemanticConfig;
+        return SemanticGenerator.Generate(Semantic, config, options.ResolveSemantic(config), options.MinEosP, ids, mask,
+            inputs.HistoryPrompt?.SemanticPrompt, options.Seed, progress, cancellationToken);
+    }
+
+    /// <summary>The coarse stage alone (Transformers' <c>BarkCoarseModel.generate</c>), from semantic tokens as <see cref="GenerateSemantic"/> returns them.</summary>
+    public CoarseResult GenerateCoarse(int[][] semanticTokens, VoicePreset? voice = null, BarkGenerationOptions? options = null,
+        IProgress<BarkProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(semanticTokens);
+        options ??= new BarkGenerationOptions();
+        CoarseGenerationConfig config = GenerationConfig.CoarseAcousticsConfig;
+        return CoarseGenerator.Generate(CoarseAcoustics, GenerationConfig.SemanticConfig, config, GenerationConfig.CodebookSize,
+            options.ResolveCoarse(config), semanticTokens, voice?.SemanticPrompt, voice?.CoarsePrompt, options.Seed, progress, cancellationToken);
+    }
+
+    /// <summary>The fine stage alone (Transformers' <c>BarkFineModel.generate</c>): codes <c>[sample][codebook][frame]</c>.</summary>
+    public int[][][] GenerateFine(int[][] coarseTokens, VoicePreset? voice = null, BarkGenerationOptions? options = null,
+        IProgress<BarkProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(coarseTokens);
+        options ??= new BarkGenerationOptions();
+        FineGenerationConfig config = GenerationConfig.FineAcousticsConfig;
+        return FineGenerator.Generate(FineAcoustics, GenerationConfig.CoarseAcousticsConfig, config, GenerationConfig.CodebookSize,
+            options.ResolveFineTemperature(config), coarseTokens, GenerationConfig.SemanticConfig.SemanticVocabSize, voice?.FinePrompt,
+            options.Seed, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Codes <c>[sample][codebook][frame]</c> → waveform per sample, each decoded alone on its first
+    /// <c>frames[i]</c> frames (all frames when <paramref name="frames"/> is null). A sample of 0 frames gives empty audio.
+    /// </summary>
+    public float[][] DecodeCodec(int[][][] fineTokens, int[]? frames = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fineTokens);
+        var audio = new float[fineTokens.Length][];
+        for (int b = 0; b < fineTokens.Length; b++)
+        {
+            int total = fineTokens[b].Length == 0 ? 0 : fineTokens[b][0].Length;
+            int length = frames?[b] ?? total;
+            if (length < 0 || length > total)
+                throw new BarkInputException($"sample {b}: {length} frames requested but its codes have {total}.");
+            if (length == 0)
+            {
+                audio[b] = [];
+                continue;
+            }
+            var codes = new long[fineTokens[b].Length * length];
+            for (int c = 0; c < fineTokens[b].Length; c++)
+                for (int t = 0; t < length; t++) codes[c * length + t] = fineTokens[b][c][t];
+            audio[b] = Codec.Decode(codes, length, cancellationToken);
+        }
+        return audio;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        // Weights are copied into managed arrays at load; nothing stays mapped yet.
+    }
+
+    private static string FindWeights(string folder, string? requested)
+    {
+        if (requested is not null)
+        {
+            string path = Path.Combine(folder, requested);
+            return File.Exists(path) ? path : throw new BarkException($"'{path}' does not exist.");
+        }
+        foreach (string name in new[] { "model.safetensors", "pytorch_model.bin" })
+        {
+            string path = Path.Combine(folder, name);
+            if (File.Exists(path)) return path;
+        }
+        string present = string.Join(", ", Directory.EnumerateFiles(folder).Select(Path.GetFileName).Take(20));
+        throw new BarkException($"'{folder}' has neither model.safetensors nor pytorch_model.bin (found: {(present.Length == 0 ? "nothing" : present)}). Download the model's weights into that folder.");
+    }
+}

@@ -1,0 +1,19 @@
+using BarkSharp.Tensors;
+
+namespace BarkSharp;
+
+/// <summary>How <see cref="BarkModel.FromPretrained"/> loads a model.</summary>
+public sealed record BarkModelOptions
+{
+    /// <summary>Storage type of the weights. Default <see cref="WeightType.Auto"/> (float32 today).</summary>
+    public WeightType WeightType { get; init; } = WeightType.Auto;
+
+    /// <summary>Threads the kernels may use. Default: the processor count.</summary>
+    public int? MaxThreads { get; init; }
+
+    /// <summary>
+    /// Which weight file to read when a folder has both: <c>model.safetensors</c> (default, memory-mapped) or
+    /// <c>pytorch_model.bin</c>. Null picks safetensors when present.
+    /// </summary>
+    public string? WeightsFileName { get; init; }
+}
