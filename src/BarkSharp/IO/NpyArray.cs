@@ -12,7 +12,7 @@ namespace BarkSharp.IO;
 /// </summary>
 public sealed partial class NpyArray
 {
-    private static ReadOnlySpan<byte> Magic => "\x93NUMPY"u8;
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     /// <summary>Creates an array from C-ordered little-endian <paramref name="data"/>.</summary>
     public NpyArray(DType dtype, long[] shape, byte[] data)
