@@ -1,0 +1,262 @@
+using BarkSharp.Configuration;
+using BarkSharp.Tensors;
+
+namespace BarkSharp.Models.Encodec;
+
+// The SEANet building blocks of Transformers' modeling_encodec.py (EncodecConv1d, EncodecConvTranspose1d,
+// EncodecLSTM, EncodecResnetBlock), for one sample in channel-major layout [channels, time]. Weight norm is folded
+// into plain weights at load (see EncodecWeightSource); time_group_norm is not supported (no Bark checkpoint uses it).
+
+/// <summary>Activations of one sample: <c>Data[c·Length + t]</c>, exactly <c>Channels·Length</c> elements.</summary>
+internal readonly record struct Signal(float[] Data, int Channels, int Length)
+{
+    public static Signal Allocate(int channels, int length) =>
+        new(GC.AllocateUninitializedArray<float>(checked(channels * length)), channels, length);
+
+    public Span<float> Span => Data.AsSpan(0, Channels * Length);
+}
+
+/// <summary>How a convolution's input is extended past its ends (config <c>pad_mode</c>).</summary>
+internal enum PadMode
+{
+    Constant,
+    Reflect,
+    Replicate,
+}
+
+/// <summary>
+/// <c>EncodecConv1d</c>: a convolution that pads its input itself — causal (all padding on the left) or centred
+/// (the extra odd step on the left), plus the right padding that makes the last window complete.
+/// </summary>
+internal sealed class EncodecConv1d
+{
+    private readonly Conv1dWeight _weight;
+    private readonly int _stride, _dilation;
+    private readonly bool _causal;
+    private readonly PadMode _padMode;
+
+    private EncodecConv1d(Conv1dWeight weight, int stride, int dilation, bool causal, PadMode padMode)
+    {
+        _weight = weight;
+        _stride = stride;
+        _dilation = dilation;
+        _causal = causal;
+        _padMode = padMode;
+    }
+
+    public int OutChannels => _weight.OutChannels;
+
+    /// <summary>Reads <c>{module}.conv.*</c> (weight <c>[out, in, k]</c>, bias <c>[out]</c>).</summary>
+    public static EncodecConv1d Load(EncodecWeightSource source, string module, EncodecConfig config,
+        int inChannels, int outChannels, int kernelSize, int stride = 1, int dilation = 1)
+    {
+        int fanIn = inChannels * kernelSize;
+        float[] w = source.ConvWeight(module + ".conv", [outChannels, inChannels, kernelSize], fanIn);
+        float[] b = source.Tensor(module + ".conv.bias", [outChannels], fanIn);
+        return new EncodecConv1d(Conv1dWeight.FromTorch(w, outChannels, inChannels, kernelSize, b), stride, dilation,
+            config.UseCausalConv, ParsePadMode(config.PadMode));
+    }
+
+    /// <summary>Convolves <paramref name="x"/>, applying ELU to it first when <paramref name="elu"/> is set.</summary>
+    public Signal Forward(Signal x, bool elu, int maxThreads)
+    {
+        (int left, int right) = Padding(x.Length);
+        int outLength = Conv1d.OutputLength(x.Length + left + right, _weight.KernelSize, _stride, _dilation);
+        Signal y = Signal.Allocate(_weight.OutChannels, outLength);
+        ForwardInto(x, elu, y, accumulate: false, maxThreads);
+        return y;
+    }
+
+    /// <summary>Writes (or, with <paramref name="accumulate"/>, adds) the convolution of <paramref name="x"/> to <paramref name="y"/>.</summary>
+    public void ForwardInto(Signal x, bool elu, Signal y, bool accumulate, int maxThreads)
+    {
+        (int left, int right) = Padding(x.Length);
+        int padded = x.Length + left + right;
+        if (y.Channels != _weight.OutChannels || y.Length != Conv1d.OutputLength(padded, _weight.KernelSize, _stride, _dilation))
+            throw new InvalidOperationException($"output buffer [{y.Channels}, {y.Length}] does not fit the convolution.");
+        if (left == 0 && right == 0 && !elu)
+        {
+            Conv1d.Forward(x.Span, x.Length, _weight, y.Span, _stride, _dilation, accumulate, maxThreads);
+            return;
+        }
+        float[] input = GC.AllocateUninitializedArray<float>(checked(x.Channels * padded));
+        Pad(x, left, right, _padMode, elu, input);
+        Conv1d.Forward(input, padded, _weight, y.Span, _stride, _dilation, accumulate, maxThreads);
+    }
+
+    /// <summary>
+    /// Left and right padding for an input of <paramref name="length"/> steps. The total is the effective kernel
+    /// minus the stride; the extra right padding rounds the length up to whole strides
+    /// (Transformers: ceil((L − k + total)/stride + 1) − 1 frames, which is ceil(L/stride)·stride − L).
+    /// </summary>
+    private (int Left, int Right) Padding(int length)
+    {
+        int kernel = (_weight.KernelSize - 1) * _dilation + 1;
+        int total = kernel - _stride;
+        int extra = (length + _stride - 1) / _stride * _stride - length;
+        if (_causal) return (total, extra);
+        int right = total / 2;
+        return (total - right, right + extra);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="x"/> into <paramref name="dst"/> <c>[C, left + L + right]</c> with the padding filled in
+    /// (ELU applied on the way when asked). Reflect padding of an input no longer than the padding follows
+    /// Transformers' <c>_pad1d</c>: the input is first extended with zeros to <c>max(left, right) + 1</c> steps,
+    /// reflected, and the surplus cut from the end.
+    /// </summary>
+    internal static void Pad(Signal x, int left, int right, PadMode mode, bool elu, Span<float> dst)
+    {
+        int length = x.Length, padded = left + length + right;
+        int extended = mode == PadMode.Reflect && length <= Math.Max(left, right) ? Math.Max(left, right) + 1 : length;
+        for (int c = 0; c < x.Channels; c++)
+        {
+            ReadOnlySpan<float> src = x.Data.AsSpan(c * length, length);
+            Span<float> row = dst.Slice(c * padded, padded);
+            Span<float> middle = row.Slice(left, length);
+            if (elu) Elu.Apply(src, middle);
+            else src.CopyTo(middle);
+            for (int i = 0; i < left; i++) row[i] = Outside(middle, i - left, mode, extended);
+            for (int i = left + length; i < padded; i++) row[i] = Outside(middle, i - left, mode, extended);
+        }
+    }
+
+    /// <summary>The padded value at position <paramref name="j"/> (relative to the first real step) outside the input.</summary>
+    private static float Outside(ReadOnlySpan<float> x, int j, PadMode mode, int extended)
+    {
+        switch (mode)
+        {
+            case PadMode.Reflect:
+                if (j < 0) j = -j;
+                else if (j >= extended) j = 2 * (extended - 1) - j;
+                return j < x.Length ? x[j] : 0f;
+            case PadMode.Replicate:
+                return x[Math.Clamp(j, 0, x.Length - 1)];
+            default:
+                return 0f;
+        }
+    }
+
+    internal static PadMode ParsePadMode(string mode) => mode switch
+    {
+        "reflect" => PadMode.Reflect,
+        "replicate" => PadMode.Replicate,
+        "constant" => PadMode.Constant,
+        _ => throw new BarkConfigException($"codec_config.pad_mode '{mode}' is not supported (reflect, constant or replicate)."),
+    };
+}
+
+/// <summary>
+/// <c>EncodecConvTranspose1d</c>: an upsampling transposed convolution whose fixed padding (kernel − stride) is cut
+/// from the output — all of it on the right for causal models with <c>trim_right_ratio</c> 1, otherwise split.
+/// </summary>
+internal sealed class EncodecConvTranspose1d
+{
+    private readonly ConvTranspose1dWeight _weight;
+    private readonly int _trimLeft, _trimRight;
+
+    private EncodecConvTranspose1d(ConvTranspose1dWeight weight, int trimLeft, int trimRight)
+    {
+        _weight = weight;
+        _trimLeft = trimLeft;
+        _trimRight = trimRight;
+    }
+
+    /// <summary>Reads <c>{module}.conv.*</c> (weight <c>[in, out, k]</c>, bias <c>[out]</c>).</summary>
+    public static EncodecConvTranspose1d Load(EncodecWeightSource source, string module, EncodecConfig config,
+        int inChannels, int outChannels, int kernelSize, int stride)
+    {
+        int fanIn = inChannels * kernelSize / stride;
+        float[] w = source.ConvWeight(module + ".conv", [inChannels, outChannels, kernelSize], fanIn);
+        float[] b = source.Tensor(module + ".conv.bias", [outChannels], fanIn);
+        int total = kernelSize - stride;
+        int right = config.UseCausalConv ? (int)Math.Ceiling(total * config.TrimRightRatio) : total / 2;
+        return new EncodecConvTranspose1d(ConvTranspose1dWeight.FromTorch(w, inChannels, outChannels, kernelSize, stride, b), total - right, right);
+    }
+
+    public Signal Forward(Signal x, int maxThreads)
+    {
+        int full = ConvTranspose1d.FullLength(x.Length, _weight.KernelSize, _weight.Stride);
+        Signal y = Signal.Allocate(_weight.OutChannels, full - _trimLeft - _trimRight);
+        ConvTranspose1d.Forward(x.Span, x.Length, _weight, y.Span, _trimLeft, y.Length, maxThreads);
+        return y;
+    }
+}
+
+/// <summary><c>EncodecLSTM</c>: stacked LSTM layers over time with a skip connection, <c>y = lstm(x) + x</c>.</summary>
+internal sealed class EncodecLstm
+{
+    private readonly LstmLayerWeight[] _layers;
+
+    private EncodecLstm(LstmLayerWeight[] layers) => _layers = layers;
+
+    /// <summary>Reads <c>{module}.lstm.{weight,bias}_{ih,hh}_l{k}</c>.</summary>
+    public static EncodecLstm Load(EncodecWeightSource source, string module, int dimension, int layers)
+    {
+        var result = new LstmLayerWeight[layers];
+        long[] matrix = [4 * dimension, dimension], vector = [4 * dimension];
+        for (int k = 0; k < layers; k++)
+        {
+            string p = $"{module}.lstm.";
+            result[k] = LstmLayerWeight.FromTorch(
+                source.Tensor($"{p}weight_ih_l{k}", matrix, dimension),
+                source.Tensor($"{p}weight_hh_l{k}", matrix, dimension),
+                source.Tensor($"{p}bias_ih_l{k}", vector, dimension),
+                source.Tensor($"{p}bias_hh_l{k}", vector, dimension),
+                dimension, dimension);
+        }
+        return new EncodecLstm(result);
+    }
+
+    public Signal Forward(Signal x, int maxThreads, CancellationToken cancellationToken)
+    {
+        Signal h = x;
+        foreach (LstmLayerWeight layer in _layers)
+        {
+            Signal next = Signal.Allocate(layer.HiddenSize, x.Length);                 // [C, T]
+            Lstm.Forward(h.Span, x.Length, layer, next.Span, maxThreads, cancellationToken);
+            h = next;
+        }
+        if (ReferenceEquals(h.Data, x.Data)) h = new Signal(x.Span.ToArray(), x.Channels, x.Length);
+        System.Numerics.Tensors.TensorPrimitives.Add(h.Span, x.Span, h.Span);       // skip connection
+        return h;
+    }
+}
+
+/// <summary>
+/// <c>EncodecResnetBlock</c>: <c>shortcut(x) + conv₂(elu(conv₁(elu(x))))</c> with conv₁ dim → dim/compress (residual
+/// kernel, dilation d), conv₂ back to dim (kernel 1), shortcut a 1×1 convolution (or the identity).
+/// </summary>
+internal sealed class EncodecResnetBlock
+{
+    private readonly EncodecConv1d _conv1, _conv2;
+    private readonly EncodecConv1d? _shortcut;
+
+    private EncodecResnetBlock(EncodecConv1d conv1, EncodecConv1d conv2, EncodecConv1d? shortcut)
+    {
+        _conv1 = conv1;
+        _conv2 = conv2;
+        _shortcut = shortcut;
+    }
+
+    /// <summary>Reads <c>{module}.block.1</c>, <c>{module}.block.3</c> and <c>{module}.shortcut</c> (ELUs sit at 0 and 2).</summary>
+    public static EncodecResnetBlock Load(EncodecWeightSource source, string module, EncodecConfig config, int dim, int dilation)
+    {
+        int hidden = dim / config.Compress;
+        var conv1 = EncodecConv1d.Load(source, module + ".block.1", config, dim, hidden, config.ResidualKernelSize, dilation: dilation);
+        var conv2 = EncodecConv1d.Load(source, module + ".block.3", config, hidden, dim, 1);
+        EncodecConv1d? shortcut = config.UseConvShortcut ? EncodecConv1d.Load(source, module + ".shortcut", config, dim, dim, 1) : null;
+        return new EncodecResnetBlock(conv1, conv2, shortcut);
+    }
+
+    public Signal Forward(Signal x, int maxThreads)
+    {
+        Signal h = _conv1.Forward(x, elu: true, maxThreads);                              // [dim/compress, T]
+        Elu.ApplyInPlace(h.Span);
+        Signal y = _shortcut is null
+            ? new Signal(x.Span.ToArray(), x.Channels, x.Length)
+            : _shortcut.Forward(x, elu: false, maxThreads);                              // [dim, T]
+        _conv2.ForwardInto(h, elu: false, y, accumulate: true, maxThreads);              // y += conv₂(elu(h))
+        return y;
+    }
+}

@@ -1,0 +1,79 @@
+using BarkSharp.Tensors;
+
+namespace BarkSharp.Tests.Tensors;
+
+public class LstmTests
+{
+    /// <summary>nn.LSTM, one layer, zero state, double precision; x [In, T] and the result [H, T] channel-major.</summary>
+    private static float[] Reference(float[] x, int input, int steps, float[] wih, float[] whh, float[] bih, float[] bhh, int hidden)
+    {
+        var h = new double[hidden];
+        var c = new double[hidden];
+        var y = new float[hidden * steps];
+        var gates = new double[4 * hidden];
+        static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+        for (int t = 0; t < steps; t++)
+        {
+            for (int r = 0; r < 4 * hidden; r++)
+            {
+                double s = bih[r] + bhh[r];
+                for (int i = 0; i < input; i++) s += (double)wih[r * input + i] * x[i * steps + t];
+                for (int j = 0; j < hidden; j++) s += whh[r * hidden + j] * h[j];
+                gates[r] = s;
+            }
+            for (int j = 0; j < hidden; j++)
+            {
+                double ig = Sigmoid(gates[j]), fg = Sigmoid(gates[hidden + j]), gg = Math.Tanh(gates[2 * hidden + j]), og = Sigmoid(gates[3 * hidden + j]);
+                c[j] = fg * c[j] + ig * gg;
+                h[j] = og * Math.Tanh(c[j]);
+                y[j * steps + t] = (float)h[j];
+            }
+        }
+        return y;
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(3, 5, 17)]
+    [InlineData(8, 8, 40)]
+    [InlineData(13, 11, 9)]
+    [InlineData(64, 48, 30)]
+    public void Matches_scalar_reference(int input, int hidden, int steps)
+    {
+        var rng = new Random(input * 31 + hidden);
+        float[] x = Conv1dTests.RandomArray(rng, input * steps);
+        float[] wih = Conv1dTests.RandomArray(rng, 4 * hidden * input), whh = Conv1dTests.RandomArray(rng, 4 * hidden * hidden);
+        float[] bih = Conv1dTests.RandomArray(rng, 4 * hidden), bhh = Conv1dTests.RandomArray(rng, 4 * hidden);
+        float[] expected = Reference(x, input, steps, wih, whh, bih, bhh, hidden);
+        var layer = LstmLayerWeight.FromTorch(wih, whh, bih, bhh, input, hidden);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var y = new float[hidden * steps];
+            Lstm.Forward(x, steps, layer, y, threads);
+            Conv1dTests.AssertClose(expected, y, 2e-6);
+        }
+    }
+
+    [Fact]
+    public void Result_does_not_depend_on_the_thread_count()
+    {
+        var rng = new Random(1);
+        int size = 256, steps = 50;
+        float[] x = Conv1dTests.RandomArray(rng, size * steps);
+        var layer = LstmLayerWeight.FromTorch(Conv1dTests.RandomArray(rng, 4 * size * size), Conv1dTests.RandomArray(rng, 4 * size * size),
+            Conv1dTests.RandomArray(rng, 4 * size), null, size, size);
+        float[] one = new float[size * steps], many = new float[size * steps];
+        Lstm.Forward(x, steps, layer, one, 1);
+        Lstm.Forward(x, steps, layer, many, 4);
+        Assert.Equal(one, many);
+    }
+
+    [Fact]
+    public void Cancellation_is_honoured()
+    {
+        var layer = LstmLayerWeight.FromTorch(new float[16], new float[64], null, null, 1, 4);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.Throws<OperationCanceledException>(() => Lstm.Forward(new float[10], 10, layer, new float[40], 1, cts.Token));
+    }
+}
