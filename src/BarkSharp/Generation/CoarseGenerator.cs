@@ -28,7 +28,8 @@ internal static class CoarseGenerator
     public static CoarseResult Generate(
         BarkCausalModel model, SemanticGenerationConfig semanticConfig, CoarseGenerationConfig config, int codebookSize,
         ResolvedSampling sampling, IReadOnlyList<int[]> semanticTokens, long[]? semanticHistory, long[][]? coarseHistory,
-        ulong seed, IProgress<BarkProgress>? progress, CancellationToken cancellationToken)
+        ulong seed, IProgress<BarkProgress>? progress, CancellationToken cancellationToken,
+        int? lengthOverride = null, GenerationStatistics? statistics = null)
     {
         int batch = semanticTokens.Count;
         int codebooks = config.NCoarseCodebooks;
@@ -39,6 +40,7 @@ internal static class CoarseGenerator
         // Semantic pads (the end token) become the coarse model's semantic pad.
         var semantic = semanticTokens.Select(s => s.Select(t => t == semanticConfig.SemanticPadToken ? config.CoarseSemanticPadToken : t).ToArray()).ToArray();
         int[] lengths = semantic.Select(s => OutputLength(s.Count(t => t != config.CoarseSemanticPadToken), ratio, codebooks)).ToArray();
+        if (lengthOverride is { } forced) Array.Fill(lengths, forced);
         int maxLength = lengths.Length == 0 ? 0 : lengths.Max();
 
         (int[] semHistory, int[] coarseHist) = PrepareHistory(semanticHistory, coarseHistory, config, semanticVocab, codebookSize, ratio, maxSemanticHistory);
@@ -79,8 +81,23 @@ internal static class CoarseGenerator
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 (int vocabStart, int vocabCount) = AllowedRows(i, semanticVocab, codebookSize, vocabSize);
+                long started = Stopwatch.GetTimestamp();
                 if (i == 0) model.Forward(input, batch, cache, ws, logits, lastPositionOnly: true, vocabStart: vocabStart, vocabCount: vocabCount);
                 else model.Forward(next, batch, cache, ws, logits, lastPositionOnly: true, vocabStart: vocabStart, vocabCount: vocabCount);
+                if (statistics is not null)
+                {
+                    double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                    if (i == 0)
+                    {
+                        statistics.Prefills.Add(input.Length / batch);
+                        statistics.PrefillSeconds += seconds;
+                    }
+                    else
+                    {
+                        statistics.DecodePositions.Add(cache.Length - 1);
+                        statistics.DecodeSeconds += seconds;
+                    }
+                }
                 for (int b = 0; b < batch; b++)
                 {
                     // Rows outside the allowed range are −∞ after the alternating processor and drop out of the

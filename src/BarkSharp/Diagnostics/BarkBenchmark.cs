@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using BarkSharp.Configuration;
+using BarkSharp.Generation;
+using BarkSharp.Models;
+
+namespace BarkSharp.Diagnostics;
+
+/// <summary>What <see cref="BarkBenchmark.Run"/> measures.</summary>
+public sealed record BenchmarkOptions
+{
+    /// <summary><c>bark-small</c> (default) or <c>bark</c>: the real shapes, random weights.</summary>
+    public string Shape { get; init; } = "bark-small";
+
+    /// <summary>Threads for the kernels (default: processor count).</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Sequences generated together.</summary>
+    public int Batch { get; init; } = 1;
+
+    /// <summary>Skip the machine probe (FMA peak and read bandwidth) and report no fractions.</summary>
+    public bool SkipProbe { get; init; }
+}
+
+/// <summary>
+/// The fixed Bark workload on random weights of the real shapes, timed per stage: semantic prefill of 513 positions
+/// and 256 cached decode steps; coarse generation of 770 tokens from 256 semantic tokens with the real 60-token
+/// windows and 630-token history (a fresh prefill per window); one fine window of 1024 frames (385 real) through 6
+/// codebook passes; the codec decoding 385 frames (5.13 s of audio).
+/// </summary>
+public static class BarkBenchmark
+{
+    /// <summary>Frames the fine and codec stages process (5.13 s of audio).</summary>
+    public const int Frames = 385;
+
+    /// <summary>Runs the workload and returns the report.</summary>
+    public static BenchmarkReport Run(BenchmarkOptions options, IProgress<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        BarkConfig config = options.Shape switch
+        {
+            "bark-small" => BarkConfig.BarkSmall,
+            "bark" or "bark-large" => BarkConfig.BarkLarge,
+            _ => throw new BarkInputException($"unknown shape '{options.Shape}': use bark-small or bark."),
+        };
+        int threads = Math.Max(1, options.Threads), batch = Math.Max(1, options.Batch);
+        var machine = new MachineReport(MachineProbe.CpuName(), 0, 0);
+        if (!options.SkipProbe)
+        {
+            log?.Report("probing FMA peak and memory bandwidth…");
+            machine = machine with { FmaGflops = MachineProbe.FmaGflops(threads), ReadGBs = MachineProbe.ReadGBs(threads) };
+        }
+        var stages = new Dictionary<string, StageReport>();
+        var total = Stopwatch.StartNew();
+        TimeSpan excluded = TimeSpan.Zero;
+
+        // Semantic: 513-position prefill, 256 decode steps.
+        var loading = Stopwatch.StartNew();
+        BarkCausalModel semantic = BarkCausalModel.CreateRandom(config.SemanticConfig, 1);
+        semantic.MaxThreads = threads;
+        excluded += loading.Elapsed;
+        {
+            log?.Report("semantic…");
+            SemanticConfig c = config.SemanticConfig;
+            const int prefill = 513, steps = 256, vocab = 10_001;
+            var rng = new Random(7);
+            var embeds = new float[batch * prefill * c.HiddenSize];
+            semantic.Embed(Enumerable.Range(0, batch * prefill).Select(_ => rng.Next(c.InputVocabSize)).ToArray(), embeds);
+            KvCache cache = semantic.CreateCache(batch, prefill + steps);
+            ModelWorkspace ws = semantic.CreateWorkspace();
+            var logits = new float[batch * vocab];
+            var clock = Stopwatch.StartNew();
+            semantic.ForwardEmbeddings(embeds, batch, prefill, cache, ws, logits, lastPositionOnly: true, vocabCount: vocab);
+            double prefillSeconds = clock.Elapsed.TotalSeconds;
+            stages["semantic_prefill"] = Compute(prefill * batch, prefillSeconds, CausalFlops(c, batch, 0, prefill, vocab, lastOnly: true), machine);
+            var next = new int[batch];
+            clock.Restart();
+            for (int s = 0; s < steps; s++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                for (int b = 0; b < batch; b++) next[b] = LogitsProcessing.ArgMax(logits.AsSpan(b * vocab, vocab));
+                semantic.Forward(next, batch, cache, ws, logits, lastPositionOnly: true, vocabCount: vocab);
+            }
+            stages["semantic_decode"] = Memory(steps, clock.Elapsed.TotalSeconds, Enumerable.Range(prefill, steps).Sum(p => DecodeBytes(c, batch, p, vocab)), machine);
+        }
+        semantic = null!;
+        GC.Collect();
+
+        // Coarse: 770 tokens from 256 semantic tokens, real windows.
+        loading.Restart();
+        BarkCausalModel coarse = BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, 2);
+        coarse.MaxThreads = threads;
+        excluded += loading.Elapsed;
+        int[][] coarseTokens;
+        {
+            log?.Report("coarse…");
+            var rng = new Random(8);
+            int[][] semanticTokens = Enumerable.Range(0, batch).Select(_ => Enumerable.Range(0, 256).Select(_ => rng.Next(10_000)).ToArray()).ToArray();
+            var generation = new BarkGenerationConfig();
+            var stats = new GenerationStatistics();
+            CoarseResult result = CoarseGenerator.Generate(coarse, generation.SemanticConfig, generation.CoarseAcousticsConfig, generation.CodebookSize,
+                BarkGenerationOptions.Greedy.ResolveCoarse(generation.CoarseAcousticsConfig), semanticTokens, null, null, 0, null, cancellationToken,
+                lengthOverride: 770, statistics: stats);
+            coarseTokens = result.Tokens;
+            CoarseAcousticsConfig c = config.CoarseAcousticsConfig;
+            double prefillFlops = stats.Prefills.Sum(p => CausalFlops(c, batch, 0, p, 1024, lastOnly: true));
+            stages["coarse_prefill"] = Compute(stats.Prefills.Sum() * batch, stats.PrefillSeconds, prefillFlops, machine);
+            double decodeBytes = stats.DecodePositions.Sum(p => DecodeBytes(c, batch, p, 1024));
+            stages["coarse_decode"] = Memory(stats.DecodePositions.Count, stats.DecodeSeconds, decodeBytes, machine);
+        }
+        coarse = null!;
+        GC.Collect();
+
+        // Fine: one window, 6 passes.
+        loading.Restart();
+        BarkFineModel fine = BarkFineModel.CreateRandom(config.FineAcousticsConfig, 3);
+        fine.MaxThreads = threads;
+        excluded += loading.Elapsed;
+        int[][][] fineTokens;
+        {
+            log?.Report("fine…");
+            var generation = new BarkGenerationConfig();
+            int[][] coarseInput = coarseTokens.Select(t => t[..(2 * Frames)]).ToArray();
+            var clock = Stopwatch.StartNew();
+            fineTokens = FineGenerator.Generate(fine, generation.CoarseAcousticsConfig, generation.FineAcousticsConfig, generation.CodebookSize,
+                null, coarseInput, 10_000, null, 0, null, cancellationToken);
+            FineAcousticsConfig c = config.FineAcousticsConfig;
+            double flops = 6 * FineFlops(c, batch, 1024, 1024);
+            stages["fine"] = Compute(6 * 1024 * batch, clock.Elapsed.TotalSeconds, flops, machine);
+        }
+        fine = null!;
+        GC.Collect();
+
+        // Codec: 385 frames.
+        loading.Restart();
+        var codec = Models.Encodec.EncodecDecoder.CreateRandom(config.CodecConfig, 4);
+        codec.MaxThreads = threads;
+        excluded += loading.Elapsed;
+        {
+            log?.Report("codec…");
+            var codes = new long[8 * Frames];
+            for (int cb = 0; cb < 8; cb++)
+                for (int t = 0; t < Frames; t++) codes[cb * Frames + t] = fineTokens[0][cb][t];
+            var clock = Stopwatch.StartNew();
+            for (int b = 0; b < batch; b++) codec.Decode(codes, Frames, cancellationToken);
+            stages["codec"] = Compute(Frames * batch, clock.Elapsed.TotalSeconds, batch * CodecFlops(config.CodecConfig, Frames), machine);
+        }
+
+        double totalSeconds = (total.Elapsed - excluded).TotalSeconds;
+        double audioSeconds = Frames * config.CodecConfig.HopLength / (double)config.CodecConfig.SamplingRate;
+        return new BenchmarkReport(machine, "f32", threads, batch, options.Shape, stages, totalSeconds, Math.Round(audioSeconds, 2),
+            totalSeconds / audioSeconds, Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
+    }
+
+    private static StageReport Compute(int tokens, double seconds, double flops, MachineReport m)
+    {
+        double gflops = flops / seconds / 1e9;
+        return new StageReport(seconds, tokens, seconds * 1000 / tokens, gflops, null, m.FmaGflops > 0 ? gflops / m.FmaGflops : null);
+    }
+
+    private static StageReport Memory(int steps, double seconds, double bytes, MachineReport m)
+    {
+        double gbs = bytes / seconds / 1e9;
+        return new StageReport(seconds, steps, seconds * 1000 / steps, null, gbs, m.ReadGBs > 0 ? gbs / m.ReadGBs : null);
+    }
+
+    /// <summary>FLOPs of a causal forward of <paramref name="n"/> new positions after <paramref name="past"/> cached ones.</summary>
+    internal static double CausalFlops(BarkSubModelConfig c, int batch, int past, int n, int vocab, bool lastOnly)
+    {
+        double h = c.HiddenSize;
+        double linear = 2.0 * n * 12 * h * h * c.NumLayers;
+        double attention = 0;
+        for (int t = 0; t < n; t++) attention += 4.0 * h * (past + t + 1) * c.NumLayers;
+        double head = 2.0 * (lastOnly ? 1 : n) * vocab * h;
+        return batch * (linear + attention + head);
+    }
+
+    /// <summary>FLOPs of one fine forward over <paramref name="n"/> frames (non-causal).</summary>
+    internal static double FineFlops(BarkSubModelConfig c, int batch, int n, int vocab)
+    {
+        double h = c.HiddenSize;
+        return batch * (2.0 * n * 12 * h * h * c.NumLayers + 4.0 * h * n * n * c.NumLayers + 2.0 * n * vocab * h);
+    }
+
+    /// <summary>Bytes one decode step reads: the weights (once for the batch), the head rows and each sequence's cached keys and values.</summary>
+    internal static double DecodeBytes(BarkSubModelConfig c, int batch, int position, int vocab)
+    {
+        double h = c.HiddenSize;
+        double weights = 12 * h * h * c.NumLayers + vocab * h;
+        double cache = batch * 2.0 * c.NumLayers * (position + 1) * h;
+        return 4 * (weights + cache);
+    }
+
+    /// <summary>Approximate FLOPs of the EnCodec decoder for <paramref name="frames"/> frames (convolutions and LSTM).</summary>
+    internal static double CodecFlops(EncodecConfig c, int frames)
+    {
+        int f = c.NumFilters, channels = f << c.UpsamplingRatios.Length;
+        double t = frames;
+        double flops = 2.0 * c.HiddenSize * channels * c.KernelSize * t;                    // first conv
+        flops += c.NumLstmLayers * 2.0 * 4 * channels * 2 * channels * t;                  // LSTM
+        foreach (int r in c.UpsamplingRatios)
+        {
+            flops += 2.0 * channels * (channels / 2) * (2 * r) * t;                        // transposed conv (per input frame)
+            t *= r;
+            channels /= 2;
+            int hidden = channels / c.Compress;
+            flops += c.NumResidualLayers * (2.0 * channels * hidden * c.ResidualKernelSize * t + 2.0 * hidden * channels * t + 2.0 * channels * channels * t);
+        }
+        flops += 2.0 * channels * c.AudioChannels * c.LastKernelSize * t;
+        return flops;
+    }
+}
+
+/// <summary>The benchmark's result; <see cref="ToJson"/> gives the documented JSON shape.</summary>
+public sealed record BenchmarkReport(
+    [property: JsonPropertyName("machine")] MachineReport Machine,
+    [property: JsonPropertyName("weights")] string Weights,
+    [property: JsonPropertyName("threads")] int Threads,
+    [property: JsonPropertyName("batch")] int Batch,
+    [property: JsonPropertyName("shape")] string Shape,
+    [property: JsonPropertyName("stages")] IReadOnlyDictionary<string, StageReport> Stages,
+    [property: JsonPropertyName("total_seconds")] double TotalSeconds,
+    [property: JsonPropertyName("audio_seconds")] double AudioSeconds,
+    [property: JsonPropertyName("rtf")] double Rtf,
+    [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb)
+{
+    /// <summary>The report as indented JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull });
+}
+
+/// <summary>The machine the benchmark ran on and its measured limits.</summary>
+public sealed record MachineReport(
+    [property: JsonPropertyName("cpu")] string Cpu,
+    [property: JsonPropertyName("fma_gflops")] double FmaGflops,
+    [property: JsonPropertyName("read_gbs")] double ReadGBs);
+
+/// <summary>One stage's timing; <see cref="Gflops"/> for compute-bound stages, <see cref="Gbs"/> for decode steps.</summary>
+public sealed record StageReport(
+    [property: JsonPropertyName("seconds")] double Seconds,
+    [property: JsonPropertyName("tokens")] int Tokens,
+    [property: JsonPropertyName("ms_per_token")] double MsPerToken,
+    [property: JsonPropertyName("gflops")] double? Gflops,
+    [property: JsonPropertyName("gbs")] double? Gbs,
+    [property: JsonPropertyName("fraction")] double? Fraction);
