@@ -257,6 +257,7 @@ public static class Conv1d
         /// input row 0, <paramref name="yq"/> at its first output; only <paramref name="count"/> steps are stored.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [SkipLocalsInit]
         private void Tile(float* xq, long ldxq, int* offs, float* wp, float* b, int rows, float* yq, int count)
         {
             int lanes = TSimd.Lanes;
@@ -287,41 +288,45 @@ public static class Conv1d
                     a32 = TSimd.Fma(x2, c, a32);
                 }
             }
-            StoreRow(a00, a01, a02, b, yq, count);
-            if (rows > 1) StoreRow(a10, a11, a12, b is null ? null : b + 1, yq + ldy, count);
-            if (rows > 2) StoreRow(a20, a21, a22, b is null ? null : b + 2, yq + 2 * ldy, count);
-            if (rows > 3) StoreRow(a30, a31, a32, b is null ? null : b + 3, yq + 3 * ldy, count);
+
+            // Park the accumulators before any call: vectors live across a call would be spilled inside the loop.
+            float* acc = stackalloc float[12 * 16];
+            TSimd.Store(a00, acc);
+            TSimd.Store(a01, acc + lanes);
+            TSimd.Store(a02, acc + 2 * lanes);
+            TSimd.Store(a10, acc + 3 * lanes);
+            TSimd.Store(a11, acc + 4 * lanes);
+            TSimd.Store(a12, acc + 5 * lanes);
+            TSimd.Store(a20, acc + 6 * lanes);
+            TSimd.Store(a21, acc + 7 * lanes);
+            TSimd.Store(a22, acc + 8 * lanes);
+            TSimd.Store(a30, acc + 9 * lanes);
+            TSimd.Store(a31, acc + 10 * lanes);
+            TSimd.Store(a32, acc + 11 * lanes);
+            for (int row = 0; row < rows; row++)
+                Emit(acc + row * 3 * lanes, b is null ? 0f : b[row], yq + row * ldy, count, 3 * lanes);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StoreRow(TVec v0, TVec v1, TVec v2, float* b, float* dst, int count)
+        /// <summary>Writes (or adds) <paramref name="count"/> accumulated values plus the bias to <paramref name="dst"/>.</summary>
+        private void Emit(float* acc, float bias, float* dst, int count, int width)
         {
             int lanes = TSimd.Lanes;
-            if (b is not null)
+            TVec bv = TSimd.Broadcast(bias);
+            if (count == width)
             {
-                TVec bv = TSimd.Broadcast(*b);
-                v0 = TSimd.Add(v0, bv);
-                v1 = TSimd.Add(v1, bv);
-                v2 = TSimd.Add(v2, bv);
-            }
-            if (count == 3 * lanes)
-            {
-                if (accumulate)
+                for (int i = 0; i < width; i += lanes)
                 {
-                    v0 = TSimd.Add(v0, TSimd.Load(dst));
-                    v1 = TSimd.Add(v1, TSimd.Load(dst + lanes));
-                    v2 = TSimd.Add(v2, TSimd.Load(dst + 2 * lanes));
+                    TVec v = TSimd.Add(TSimd.Load(acc + i), bv);
+                    if (accumulate) v = TSimd.Add(v, TSimd.Load(dst + i));
+                    TSimd.Store(v, dst + i);
                 }
-                TSimd.Store(v0, dst);
-                TSimd.Store(v1, dst + lanes);
-                TSimd.Store(v2, dst + 2 * lanes);
                 return;
             }
-            float* tmp = stackalloc float[3 * 16];
-            TSimd.Store(v0, tmp);
-            TSimd.Store(v1, tmp + lanes);
-            TSimd.Store(v2, tmp + 2 * lanes);
-            for (int i = 0; i < count; i++) dst[i] = accumulate ? dst[i] + tmp[i] : tmp[i];
+            for (int i = 0; i < count; i++)
+            {
+                float v = acc[i] + bias;
+                dst[i] = accumulate ? dst[i] + v : v;
+            }
         }
     }
 

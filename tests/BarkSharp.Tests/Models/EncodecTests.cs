@@ -64,6 +64,19 @@ public class EncodecTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Loading_accounts_for_every_codec_tensor()
+    {
+        using ITensorStore store = OpenStore("model.safetensors");
+        var reader = new WeightReader(store, "codec_model.");
+        EncodecDecoder.Load(reader, TinyConfig);
+        reader.EnsureAllUsed();
+        Assert.Contains("codec_model.encoder.layers.13.lstm.weight_ih_l0", reader.UsedKeys);
+        Assert.Contains("codec_model.quantizer.layers.7.codebook.embed_avg", reader.UsedKeys);
+        Assert.DoesNotContain(reader.UsedKeys, k => !k.StartsWith("codec_model.", StringComparison.Ordinal));
+        Assert.Equal(store.Keys.Count(k => k.StartsWith("codec_model.", StringComparison.Ordinal)), reader.UsedKeys.Count);
+    }
+
+    [Fact]
     public void Newer_weight_norm_names_load_the_same_weights()
     {
         using ITensorStore store = OpenStore("model.safetensors");
