@@ -191,6 +191,24 @@ public class EncodecTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Unsupported_configurations_are_rejected()
+    {
+        var e = Assert.Throws<BarkConfigException>(() => EncodecDecoder.CreateRandom(TinyConfig with { NormType = "time_group_norm" }, 1));
+        Assert.Contains("time_group_norm", e.Message);
+        Assert.Throws<BarkConfigException>(() => EncodecDecoder.CreateRandom(TinyConfig with { CodebookDim = 16 }, 1));
+        Assert.Throws<BarkConfigException>(() => EncodecDecoder.CreateRandom(TinyConfig with { UseCausalConv = false, TrimRightRatio = 0.5 }, 1));
+    }
+
+    [Fact]
+    public void Non_causal_decoder_keeps_the_frame_length()
+    {
+        EncodecDecoder decoder = EncodecDecoder.CreateRandom(TinyConfig with { UseCausalConv = false }, seed: 2);
+        float[] audio = decoder.Decode(RandomCodes(new Random(3), 8, 7), 7);
+        Assert.Equal(7 * 320, audio.Length);
+        Assert.All(audio, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
     public void Cancellation_stops_the_decode()
     {
         EncodecDecoder decoder = EncodecDecoder.CreateRandom(TinyConfig, seed: 1);
