@@ -62,14 +62,13 @@ public sealed class Conv1dWeight
 /// <summary>
 /// 1-D convolution over channel-major activations, <c>y[co, t] = b[co] + Σ_ci Σ_j W[co, ci, j]·x[ci, t·stride + j·dilation]</c>
 /// (PyTorch <c>Conv1d</c>, groups = 1, no implicit padding: pad the input first). Direct (im2col-free): a register
-/// tile of 4 output channels × 24 time steps accumulates over input channels and taps, with vector loads along
-/// time and broadcast weights. Every output is summed in the same order by exactly one thread, so results do not
-/// depend on the thread count. The input and output must not overlap.
+/// tile of 4 output channels × 3 vectors of time steps (48 with AVX-512, 24 with AVX2) accumulates over input
+/// channels and taps, with vector loads along time and broadcast weights. Each output is one fused multiply-add
+/// chain over (input channel, tap) in that order, computed by exactly one thread, so results depend neither on the
+/// thread count nor on the vector width. The input and output must not overlap.
 /// </summary>
 public static class Conv1d
 {
-    private const int Lanes = 8;
-    private const int TileT = 3 * Lanes;
     private const int ChunkTiles = 4;
     private const long MinWorkPerThread = 1 << 18;
 
@@ -103,30 +102,29 @@ public static class Conv1d
             for (int j = 0; j < k; j++) offsets[j] = j * dilation;
             fixed (float* px = x)
             fixed (float* py = y)
-                Run(px, length, offsets, w, 0, outLength, py, outLength, 1, accumulate, maxThreads);
+                Run(px, length, offsets, w, 0, outLength, py, outLength, accumulate, maxThreads);
             return;
         }
 
-        // Strided: split the input into `stride` phases so that every tap reads consecutive elements of one phase:
-        // x[ci, t·s + j·d] = phase[(j·d) % s][ci, t + (j·d) / s].
+        // Strided: split each input row into `stride` phases so that every tap reads consecutive elements of one
+        // phase: x[ci, t·s + j·d] = phased[ci, (j·d) % s, t + (j·d) / s], rows of s·m steps.
         int m = (length + stride - 1) / stride;
-        long phaseSize = (long)cin * m;
-        float[] scratch = ArrayPool<float>.Shared.Rent(checked((int)(phaseSize * stride)));
+        float[] scratch = ArrayPool<float>.Shared.Rent(checked(cin * stride * m));
         try
         {
-            for (int p = 0; p < stride; p++)
-                for (int ci = 0; ci < cin; ci++)
+            for (int ci = 0; ci < cin; ci++)
+                for (int p = 0; p < stride; p++)
                 {
                     ReadOnlySpan<float> row = x.Slice(ci * length, length);
-                    Span<float> dst = scratch.AsSpan((int)(p * phaseSize + (long)ci * m), m);
+                    Span<float> dst = scratch.AsSpan((ci * stride + p) * m, m);
                     int i = 0;
                     for (int t = p; t < length; t += stride) dst[i++] = row[t];
                     dst[i..].Clear();
                 }
-            for (int j = 0; j < k; j++) offsets[j] = (int)((j * dilation) % stride * phaseSize + (j * dilation) / stride);
+            for (int j = 0; j < k; j++) offsets[j] = (j * dilation) % stride * m + (j * dilation) / stride;
             fixed (float* px = scratch)
             fixed (float* py = y)
-                Run(px, m, offsets, w, 0, outLength, py, outLength, 1, accumulate, maxThreads);
+                Run(px, stride * m, offsets, w, 0, outLength, py, outLength, accumulate, maxThreads);
         }
         finally
         {
@@ -135,27 +133,74 @@ public static class Conv1d
     }
 
     /// <summary>
-    /// The shared engine of <see cref="Conv1d"/> and <see cref="ConvTranspose1d"/>: for <c>q</c> in
+    /// The shared engine of <see cref="Conv1d"/>, <see cref="ConvTranspose1d"/> and <see cref="Lstm"/>: for <c>q</c> in
     /// [<paramref name="qBegin"/>, <paramref name="qEnd"/>) and every output channel <c>co</c>,
-    /// <c>y[co·ldy + q·yStep] (+)= b[co] + Σ_ci Σ_j W[co, ci, j]·x[ci·ldx + offsets[j] + q]</c>.
+    /// <c>y[co·ldy + q] (+)= b[co] + Σ_ci Σ_j W[co, ci, j]·x[ci, q + offsets[j]]</c>, where row <c>ci</c> of
+    /// <paramref name="x"/> holds <paramref name="ldx"/> steps and reads outside [0, ldx) count as zero.
     /// </summary>
     internal static unsafe void Run(float* x, int ldx, ReadOnlySpan<int> offsets, Conv1dWeight w, int qBegin, int qEnd,
-        float* y, long ldy, int yStep, bool accumulate, int maxThreads)
+        float* y, long ldy, bool accumulate, int maxThreads)
     {
         if (offsets.Length != w.KernelSize) throw new ArgumentException("one offset per tap expected.", nameof(offsets));
         if (qEnd <= qBegin) return;
+        if (Vector512.IsHardwareAccelerated)
+            Run<Simd512, Vector512<float>>(x, ldx, offsets, w, qBegin, qEnd, y, ldy, accumulate, maxThreads);
+        else
+            Run<Simd256, Vector256<float>>(x, ldx, offsets, w, qBegin, qEnd, y, ldy, accumulate, maxThreads);
+    }
+
+    private static unsafe void Run<TSimd, TVec>(float* x, int ldx, ReadOnlySpan<int> offsets, Conv1dWeight w, int qBegin, int qEnd,
+        float* y, long ldy, bool accumulate, int maxThreads)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        int cin = w.InChannels, taps = w.KernelSize, tileT = 3 * TSimd.Lanes;
+        int minOffset = int.MaxValue, maxOffset = int.MinValue;
+        foreach (int o in offsets)
+        {
+            minOffset = Math.Min(minOffset, o);
+            maxOffset = Math.Max(maxOffset, o);
+        }
+
+        // Tiles that are partial or would read outside the rows get their inputs staged into a zero-padded copy,
+        // so that every tile runs the same vector code (there are only a few, at the two ends).
+        int tiles = (qEnd - qBegin + tileT - 1) / tileT;
+        int stagedWidth = tileT + maxOffset - minOffset;
+        int firstSafe = 0, endSafe = tiles;
+        while (firstSafe < tiles && !Safe(firstSafe)) firstSafe++;
+        while (endSafe > firstSafe && !Safe(endSafe - 1)) endSafe--;
+        int staged = tiles - (endSafe - firstSafe);
+        float[] stage = staged == 0 ? [] : new float[(long)staged * cin * stagedWidth];
+        for (int k = 0, slot = 0; k < tiles; k++)
+        {
+            if (k == firstSafe) k = endSafe;
+            if (k >= tiles) break;
+            int c0 = qBegin + k * tileT + minOffset;
+            for (int ci = 0; ci < cin; ci++)
+            {
+                Span<float> dst = stage.AsSpan((int)(((long)slot * cin + ci) * stagedWidth), stagedWidth);
+                int a = Math.Clamp(-c0, 0, stagedWidth), b = Math.Clamp(ldx - c0, a, stagedWidth);
+                new ReadOnlySpan<float>(x + (long)ci * ldx + c0 + a, b - a).CopyTo(dst[a..b]);
+            }
+            slot++;
+        }
+
         int coBlocks = (w.OutChannels + Conv1dWeight.Block - 1) / Conv1dWeight.Block;
-        int chunkSteps = ChunkTiles * TileT;
-        int chunks = (qEnd - qBegin + chunkSteps - 1) / chunkSteps;
+        int chunks = (tiles + ChunkTiles - 1) / ChunkTiles;
         long units = (long)chunks * coBlocks;
-        long work = (long)w.OutChannels * w.InChannels * w.KernelSize * (qEnd - qBegin);
+        long work = (long)w.OutChannels * cin * taps * (qEnd - qBegin);
         int threads = (int)Math.Clamp(Math.Min(maxThreads, work / MinWorkPerThread), 1, Math.Min(units, 1024));
 
+        Span<int> stagedOffsets = taps <= 64 ? stackalloc int[taps] : new int[taps];
+        for (int j = 0; j < taps; j++) stagedOffsets[j] = offsets[j] - minOffset;
         fixed (int* po = offsets)
+        fixed (int* pso = stagedOffsets)
+        fixed (float* ps = stage)
         fixed (float* pw = w.Packed)
         fixed (float* pb = w.Bias)
         {
-            var job = new Job(x, ldx, w.InChannels, po, w.KernelSize, pw, pb, w.OutChannels, coBlocks, qBegin, qEnd, chunkSteps, y, ldy, yStep, accumulate);
+            var job = new Job<TSimd, TVec>(x, ldx, cin, po, pso, taps, pw, pb, w.OutChannels, coBlocks, qBegin, qEnd, tiles,
+                firstSafe, endSafe, ps, stagedWidth, y, ldy, accumulate);
             if (threads == 1)
             {
                 job.Run(0, units);
@@ -166,149 +211,157 @@ public static class Conv1d
                     job.Run(units * t / threads, units * (t + 1) / threads));
             }
         }
+
+        bool Safe(int k)
+        {
+            long q0 = qBegin + (long)k * tileT;
+            return q0 + tileT <= qEnd && q0 + minOffset >= 0 && q0 + tileT - 1 + maxOffset < ldx;
+        }
     }
 
-    private readonly unsafe struct Job(float* x, int ldx, int cin, int* offsets, int taps, float* w, float* bias, int cout,
-        int coBlocks, int qBegin, int qEnd, int chunkSteps, float* y, long ldy, int yStep, bool accumulate)
+    private readonly unsafe struct Job<TSimd, TVec>(float* x, int ldx, int cin, int* offsets, int* stagedOffsets, int taps,
+        float* w, float* bias, int cout, int coBlocks, int qBegin, int qEnd, int tiles, int firstSafe, int endSafe,
+        float* stage, int stagedWidth, float* y, long ldy, bool accumulate)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
     {
         public void Run(long u0, long u1)
         {
+            int tileT = 3 * TSimd.Lanes;
             long blockSize = (long)cin * taps * Conv1dWeight.Block;
             for (long u = u0; u < u1; u++)
             {
                 int chunk = (int)(u / coBlocks), cb = (int)(u % coBlocks);
-                int q0 = qBegin + chunk * chunkSteps, q1 = Math.Min(q0 + chunkSteps, qEnd);
-                int co0 = cb * Conv1dWeight.Block, nco = Math.Min(Conv1dWeight.Block, cout - co0);
-                var tile = new Tile(x, ldx, cin, offsets, taps, w + cb * blockSize, bias is null ? null : bias + co0, nco,
-                    y + co0 * ldy, ldy, yStep, accumulate);
-                int q = q0;
-                for (; q + TileT <= q1; q += TileT) tile.Wide(q);
-                for (; q + Lanes <= q1; q += Lanes) tile.Narrow(q);
-                for (; q < q1; q++) tile.Single(q);
+                int co0 = cb * Conv1dWeight.Block, rows = Math.Min(Conv1dWeight.Block, cout - co0);
+                float* wb = w + cb * blockSize;
+                float* bb = bias is null ? null : bias + co0;
+                float* yb = y + co0 * ldy;
+                for (int k = chunk * ChunkTiles, kEnd = Math.Min(k + ChunkTiles, tiles); k < kEnd; k++)
+                {
+                    int q = qBegin + k * tileT, count = Math.Min(tileT, qEnd - q);
+                    if (k >= firstSafe && k < endSafe)
+                    {
+                        Tile(x + q, ldx, offsets, wb, bb, rows, yb + q, count);
+                    }
+                    else
+                    {
+                        int slot = k < firstSafe ? k : k - (endSafe - firstSafe);
+                        Tile(stage + (long)slot * cin * stagedWidth, stagedWidth, stagedOffsets, wb, bb, rows, yb + q, count);
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Four output channels × 3 vectors of time steps: <paramref name="xq"/> points at the tile's first step of
+        /// input row 0, <paramref name="yq"/> at its first output; only <paramref name="count"/> steps are stored.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [SkipLocalsInit]
+        private void Tile(float* xq, long ldxq, int* offs, float* wp, float* b, int rows, float* yq, int count)
+        {
+            int lanes = TSimd.Lanes;
+            TVec a00 = TSimd.Zero, a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+            TVec a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+            for (int ci = 0; ci < cin; ci++)
+            {
+                float* xr = xq + ci * ldxq;
+                for (int j = 0; j < taps; j++, wp += 4)
+                {
+                    float* xs = xr + offs[j];
+                    TVec x0 = TSimd.Load(xs), x1 = TSimd.Load(xs + lanes), x2 = TSimd.Load(xs + 2 * lanes);
+                    TVec c = TSimd.Broadcast(wp[0]);
+                    a00 = TSimd.Fma(x0, c, a00);
+                    a01 = TSimd.Fma(x1, c, a01);
+                    a02 = TSimd.Fma(x2, c, a02);
+                    c = TSimd.Broadcast(wp[1]);
+                    a10 = TSimd.Fma(x0, c, a10);
+                    a11 = TSimd.Fma(x1, c, a11);
+                    a12 = TSimd.Fma(x2, c, a12);
+                    c = TSimd.Broadcast(wp[2]);
+                    a20 = TSimd.Fma(x0, c, a20);
+                    a21 = TSimd.Fma(x1, c, a21);
+                    a22 = TSimd.Fma(x2, c, a22);
+                    c = TSimd.Broadcast(wp[3]);
+                    a30 = TSimd.Fma(x0, c, a30);
+                    a31 = TSimd.Fma(x1, c, a31);
+                    a32 = TSimd.Fma(x2, c, a32);
+                }
+            }
+
+            // Park the accumulators before any call: vectors live across a call would be spilled inside the loop.
+            float* acc = stackalloc float[12 * 16];
+            TSimd.Store(a00, acc);
+            TSimd.Store(a01, acc + lanes);
+            TSimd.Store(a02, acc + 2 * lanes);
+            TSimd.Store(a10, acc + 3 * lanes);
+            TSimd.Store(a11, acc + 4 * lanes);
+            TSimd.Store(a12, acc + 5 * lanes);
+            TSimd.Store(a20, acc + 6 * lanes);
+            TSimd.Store(a21, acc + 7 * lanes);
+            TSimd.Store(a22, acc + 8 * lanes);
+            TSimd.Store(a30, acc + 9 * lanes);
+            TSimd.Store(a31, acc + 10 * lanes);
+            TSimd.Store(a32, acc + 11 * lanes);
+            for (int row = 0; row < rows; row++)
+                Emit(acc + row * 3 * lanes, b is null ? 0f : b[row], yq + row * ldy, count, 3 * lanes);
+        }
+
+        /// <summary>Writes (or adds) <paramref name="count"/> accumulated values plus the bias to <paramref name="dst"/>.</summary>
+        private void Emit(float* acc, float bias, float* dst, int count, int width)
+        {
+            int lanes = TSimd.Lanes;
+            TVec bv = TSimd.Broadcast(bias);
+            if (count == width)
+            {
+                for (int i = 0; i < width; i += lanes)
+                {
+                    TVec v = TSimd.Add(TSimd.Load(acc + i), bv);
+                    if (accumulate) v = TSimd.Add(v, TSimd.Load(dst + i));
+                    TSimd.Store(v, dst + i);
+                }
+                return;
+            }
+            for (int i = 0; i < count; i++)
+            {
+                float v = acc[i] + bias;
+                dst[i] = accumulate ? dst[i] + v : v;
             }
         }
     }
 
-    /// <summary>Computes up to four output channels (one packed block) at a few time steps.</summary>
-    private readonly unsafe struct Tile(float* x, int ldx, int cin, int* offsets, int taps, float* w, float* bias, int nco,
-        float* y, long ldy, int yStep, bool accumulate)
+    /// <summary>The few vector operations the tile needs, for one vector width.</summary>
+    private unsafe interface ISimd<TVec>
+        where TVec : struct
     {
-        /// <summary>24 time steps: 4 channels × 3 vectors of accumulators.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Wide(int q)
-        {
-            Vector256<float> a00 = Vector256<float>.Zero, a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
-            Vector256<float> a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
-            float* wp = w;
-            for (int ci = 0; ci < cin; ci++)
-            {
-                float* xr = x + (long)ci * ldx + q;
-                for (int j = 0; j < taps; j++, wp += 4)
-                {
-                    float* xs = xr + offsets[j];
-                    Vector256<float> x0 = Vector256.Load(xs), x1 = Vector256.Load(xs + Lanes), x2 = Vector256.Load(xs + 2 * Lanes);
-                    Vector256<float> c = Vector256.Create(wp[0]);
-                    a00 = Vector256.FusedMultiplyAdd(x0, c, a00);
-                    a01 = Vector256.FusedMultiplyAdd(x1, c, a01);
-                    a02 = Vector256.FusedMultiplyAdd(x2, c, a02);
-                    c = Vector256.Create(wp[1]);
-                    a10 = Vector256.FusedMultiplyAdd(x0, c, a10);
-                    a11 = Vector256.FusedMultiplyAdd(x1, c, a11);
-                    a12 = Vector256.FusedMultiplyAdd(x2, c, a12);
-                    c = Vector256.Create(wp[2]);
-                    a20 = Vector256.FusedMultiplyAdd(x0, c, a20);
-                    a21 = Vector256.FusedMultiplyAdd(x1, c, a21);
-                    a22 = Vector256.FusedMultiplyAdd(x2, c, a22);
-                    c = Vector256.Create(wp[3]);
-                    a30 = Vector256.FusedMultiplyAdd(x0, c, a30);
-                    a31 = Vector256.FusedMultiplyAdd(x1, c, a31);
-                    a32 = Vector256.FusedMultiplyAdd(x2, c, a32);
-                }
-            }
-            StoreRow(0, q, a00, a01, a02);
-            if (nco > 1) StoreRow(1, q, a10, a11, a12);
-            if (nco > 2) StoreRow(2, q, a20, a21, a22);
-            if (nco > 3) StoreRow(3, q, a30, a31, a32);
-        }
+        static abstract int Lanes { get; }
+        static abstract TVec Zero { get; }
+        static abstract TVec Load(float* p);
+        static abstract TVec Broadcast(float v);
+        static abstract TVec Fma(TVec a, TVec b, TVec c);
+        static abstract TVec Add(TVec a, TVec b);
+        static abstract void Store(TVec v, float* p);
+    }
 
-        /// <summary>8 time steps: 4 channels × 1 vector.</summary>
-        public void Narrow(int q)
-        {
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-            float* wp = w;
-            for (int ci = 0; ci < cin; ci++)
-            {
-                float* xr = x + (long)ci * ldx + q;
-                for (int j = 0; j < taps; j++, wp += 4)
-                {
-                    Vector256<float> v = Vector256.Load(xr + offsets[j]);
-                    a0 = Vector256.FusedMultiplyAdd(v, Vector256.Create(wp[0]), a0);
-                    a1 = Vector256.FusedMultiplyAdd(v, Vector256.Create(wp[1]), a1);
-                    a2 = Vector256.FusedMultiplyAdd(v, Vector256.Create(wp[2]), a2);
-                    a3 = Vector256.FusedMultiplyAdd(v, Vector256.Create(wp[3]), a3);
-                }
-            }
-            Store(0, q, a0);
-            if (nco > 1) Store(1, q, a1);
-            if (nco > 2) Store(2, q, a2);
-            if (nco > 3) Store(3, q, a3);
-        }
+    private readonly unsafe struct Simd512 : ISimd<Vector512<float>>
+    {
+        public static int Lanes => Vector512<float>.Count;
+        public static Vector512<float> Zero => Vector512<float>.Zero;
+        public static Vector512<float> Load(float* p) => Vector512.Load(p);
+        public static Vector512<float> Broadcast(float v) => Vector512.Create(v);
+        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+        public static void Store(Vector512<float> v, float* p) => v.Store(p);
+    }
 
-        /// <summary>One time step.</summary>
-        public void Single(int q)
-        {
-            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            float* wp = w;
-            for (int ci = 0; ci < cin; ci++)
-            {
-                float* xr = x + (long)ci * ldx + q;
-                for (int j = 0; j < taps; j++, wp += 4)
-                {
-                    float v = xr[offsets[j]];
-                    s0 = MathF.FusedMultiplyAdd(v, wp[0], s0);
-                    s1 = MathF.FusedMultiplyAdd(v, wp[1], s1);
-                    s2 = MathF.FusedMultiplyAdd(v, wp[2], s2);
-                    s3 = MathF.FusedMultiplyAdd(v, wp[3], s3);
-                }
-            }
-            Store(0, q, s0);
-            if (nco > 1) Store(1, q, s1);
-            if (nco > 2) Store(2, q, s2);
-            if (nco > 3) Store(3, q, s3);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StoreRow(int row, int q, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2)
-        {
-            Store(row, q, v0);
-            Store(row, q + Lanes, v1);
-            Store(row, q + 2 * Lanes, v2);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Store(int row, int q, Vector256<float> v)
-        {
-            if (bias is not null) v += Vector256.Create(bias[row]);
-            float* dst = y + row * ldy + (long)q * yStep;
-            if (yStep == 1)
-            {
-                if (accumulate) v += Vector256.Load(dst);
-                v.Store(dst);
-                return;
-            }
-            for (int i = 0; i < Lanes; i++)
-            {
-                float* p = dst + (long)i * yStep;
-                *p = accumulate ? *p + v.GetElement(i) : v.GetElement(i);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Store(int row, int q, float v)
-        {
-            if (bias is not null) v += bias[row];
-            float* dst = y + row * ldy + (long)q * yStep;
-            *dst = accumulate ? *dst + v : v;
-        }
+    private readonly unsafe struct Simd256 : ISimd<Vector256<float>>
+    {
+        public static int Lanes => Vector256<float>.Count;
+        public static Vector256<float> Zero => Vector256<float>.Zero;
+        public static Vector256<float> Load(float* p) => Vector256.Load(p);
+        public static Vector256<float> Broadcast(float v) => Vector256.Create(v);
+        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+        public static void Store(Vector256<float> v, float* p) => v.Store(p);
     }
 }

@@ -1,21 +1,22 @@
+using System.Buffers;
+
 namespace BarkSharp.Tensors;
 
 /// <summary>
 /// A <c>ConvTranspose1d</c> weight <c>[InChannels, OutChannels, KernelSize]</c> (PyTorch layout) with its stride and an
-/// optional bias, split once into <see cref="Stride"/> ordinary convolutions ("phases"): output step
-/// <c>p = q·stride + r</c> only receives taps <c>r, r + stride, …</c>, so phase <c>r</c> is a stride-1 convolution of
-/// the input with those taps in reverse order.
+/// optional bias, rearranged once into an ordinary stride-1 convolution: output step <c>p = q·stride + r</c> only
+/// receives taps <c>r, r + stride, …</c> of the kernel, so "phase" <c>r</c> of output channel <c>co</c> is
+/// channel <c>co·stride + r</c> of a convolution with <see cref="PhaseTaps"/> taps (in reverse order) over the input.
 /// </summary>
 public sealed class ConvTranspose1dWeight
 {
-    private ConvTranspose1dWeight(Conv1dWeight[] phases, int inChannels, int outChannels, int kernelSize, int stride, float[]? bias)
+    private ConvTranspose1dWeight(Conv1dWeight phases, int inChannels, int outChannels, int kernelSize, int stride)
     {
         Phases = phases;
         InChannels = inChannels;
         OutChannels = outChannels;
         KernelSize = kernelSize;
         Stride = stride;
-        Bias = bias;
     }
 
     /// <summary>Input channels.</summary>
@@ -33,13 +34,13 @@ public sealed class ConvTranspose1dWeight
     /// <summary>Taps per phase: <c>ceil(KernelSize / Stride)</c>.</summary>
     public int PhaseTaps => (KernelSize + Stride - 1) / Stride;
 
-    /// <summary>Phase <c>r</c>: <c>W_r[co, ci, j] = W[ci, co, r + (PhaseTaps − 1 − j)·Stride]</c> (zero past the kernel).</summary>
-    internal Conv1dWeight[] Phases { get; }
+    /// <summary>
+    /// <c>[OutChannels·Stride, InChannels, PhaseTaps]</c>: <c>P[co·s + r, ci, j] = W[ci, co, r + (PhaseTaps − 1 − j)·s]</c>
+    /// (zero past the kernel), bias <c>b[co]</c> on every phase.
+    /// </summary>
+    internal Conv1dWeight Phases { get; }
 
-    /// <summary>One value per output channel, or null.</summary>
-    internal float[]? Bias { get; }
-
-    /// <summary>Splits a PyTorch <c>ConvTranspose1d.weight</c> <c>[inChannels, outChannels, kernelSize]</c> (copied).</summary>
+    /// <summary>Rearranges a PyTorch <c>ConvTranspose1d.weight</c> <c>[inChannels, outChannels, kernelSize]</c> (copied).</summary>
     public static ConvTranspose1dWeight FromTorch(ReadOnlySpan<float> weight, int inChannels, int outChannels, int kernelSize, int stride, float[]? bias = null)
     {
         if (inChannels <= 0 || outChannels <= 0 || kernelSize <= 0 || stride <= 0)
@@ -48,30 +49,28 @@ public sealed class ConvTranspose1dWeight
             throw new ArgumentException($"weight has {weight.Length} elements, expected {inChannels}×{outChannels}×{kernelSize}.", nameof(weight));
         if (bias is not null && bias.Length != outChannels)
             throw new ArgumentException($"bias has {bias.Length} elements, expected {outChannels}.", nameof(bias));
-        int taps = (kernelSize + stride - 1) / stride;
-        var phases = new Conv1dWeight[stride];
-        var w = new float[(long)outChannels * inChannels * taps];
-        for (int r = 0; r < stride; r++)
-        {
-            for (int co = 0; co < outChannels; co++)
+        int taps = (kernelSize + stride - 1) / stride, rows = outChannels * stride;
+        var w = new float[(long)rows * inChannels * taps];
+        for (int co = 0; co < outChannels; co++)
+            for (int r = 0; r < stride; r++)
                 for (int ci = 0; ci < inChannels; ci++)
                     for (int j = 0; j < taps; j++)
                     {
                         int tap = r + (taps - 1 - j) * stride;
-                        w[((long)co * inChannels + ci) * taps + j] = tap < kernelSize ? weight[(ci * outChannels + co) * kernelSize + tap] : 0f;
+                        if (tap < kernelSize)
+                            w[(((long)co * stride + r) * inChannels + ci) * taps + j] = weight[(ci * outChannels + co) * kernelSize + tap];
                     }
-            phases[r] = Conv1dWeight.FromTorch(w, outChannels, inChannels, taps, bias);
-        }
-        return new ConvTranspose1dWeight(phases, inChannels, outChannels, kernelSize, stride, bias?.ToArray());
+        float[]? phaseBias = bias is null ? null : Enumerable.Range(0, rows).Select(m => bias[m / stride]).ToArray();
+        return new ConvTranspose1dWeight(Conv1dWeight.FromTorch(w, rows, inChannels, taps, phaseBias), inChannels, outChannels, kernelSize, stride);
     }
 }
 
 /// <summary>
 /// Transposed 1-D convolution over channel-major activations (PyTorch <c>ConvTranspose1d</c>, groups = 1, no output
 /// padding): <c>y[co, t·stride + k] += W[ci, co, k]·x[ci, t]</c> plus the bias, full length
-/// <c>(length − 1)·stride + KernelSize</c>. Computed as <see cref="ConvTranspose1dWeight.Stride"/> interleaved
-/// stride-1 convolutions on <see cref="Conv1d"/>'s engine, without materialising the zero-stuffed input; only the
-/// requested window of the output is computed, so trimming costs nothing. Deterministic for any thread count.
+/// <c>(length − 1)·stride + KernelSize</c>. All phases are computed as one stride-1 convolution on
+/// <see cref="Conv1d"/>'s engine (no zero-stuffed input), then interleaved into the output; only the requested window
+/// is computed, so trimming costs nothing. Deterministic for any thread count.
 /// </summary>
 public static class ConvTranspose1d
 {
@@ -94,46 +93,53 @@ public static class ConvTranspose1d
         if (y.Length < (long)cout * outLength) throw new ArgumentException($"y has {y.Length} elements, expected {cout}×{outLength}.", nameof(y));
         if (outLength == 0) return;
 
-        // Phase r, step q covers output p = q·s + r and reads x[q − (taps − 1) + j] for taps j (reversed kernel).
-        // Steps whose reads stay inside x run on the vector engine; the few at the edges run below with bounds checks.
+        // Phase step q covers outputs q·s + r and reads x[q − (taps − 1) + j] (zero outside x) for the reversed taps j.
+        int qa = trimLeft / s, qb = (trimLeft + outLength - 1) / s + 1, steps = qb - qa;
         Span<int> offsets = taps <= 64 ? stackalloc int[taps] : new int[taps];
         for (int j = 0; j < taps; j++) offsets[j] = j - (taps - 1);
-        fixed (float* px = x)
-        fixed (float* py = y)
+        float[] phases = ArrayPool<float>.Shared.Rent(checked(cout * s * steps));                  // [cout·s, steps]
+        try
         {
-            for (int r = 0; r < s; r++)
+            fixed (float* px = x)
+            fixed (float* pp = phases)
+                Conv1d.Run(px, length, offsets, w.Phases, qa, qb, pp - qa, steps, accumulate: false, maxThreads);
+
+            // y[co, i] = phases[co·s + p % s, p / s − qa] for p = trimLeft + i.
+            int threads = Math.Clamp(Math.Min(maxThreads, (int)((long)cout * outLength / (1 << 16))), 1, cout);
+            fixed (float* pp = phases)
+            fixed (float* py = y)
             {
-                // Steps q with trimLeft ≤ q·s + r < trimLeft + outLength.
-                int qa = CeilDiv(trimLeft - r, s), qb = CeilDiv(trimLeft + outLength - r, s);
-                if (qb <= qa) continue;
-                float* yr = py + (r - trimLeft);
-                int ia = Math.Clamp(taps - 1, qa, qb), ib = Math.Clamp(length, ia, qb);
-                Edge(px, length, w, r, qa, ia, yr, outLength);
-                Conv1d.Run(px, length, offsets, w.Phases[r], ia, ib, yr, outLength, s, accumulate: false, maxThreads);
-                Edge(px, length, w, r, ib, qb, yr, outLength);
+                var job = new Interleave(pp, py, s, steps, trimLeft, outLength);
+                if (threads == 1) job.Run(0, cout);
+                else Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => job.Run(cout * t / threads, cout * (t + 1) / threads));
             }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(phases);
         }
     }
 
-    private static unsafe void Edge(float* x, int length, ConvTranspose1dWeight w, int r, int q0, int q1, float* y, long ldy)
+    private readonly unsafe struct Interleave(float* phases, float* y, int s, int steps, int trimLeft, int outLength)
     {
-        int taps = w.PhaseTaps, cin = w.InChannels, cout = w.OutChannels, s = w.Stride;
-        float[] packed = w.Phases[r].Packed;
-        for (int q = q0; q < q1; q++)
-            for (int co = 0; co < cout; co++)
+        public void Run(int co0, int co1)
+        {
+            for (int co = co0; co < co1; co++)
             {
-                float sum = 0;
-                long blockBase = (long)(co / Conv1dWeight.Block) * cin * taps * Conv1dWeight.Block + co % Conv1dWeight.Block;
-                for (int ci = 0; ci < cin; ci++)
-                    for (int j = 0; j < taps; j++)
+                float* dst = y + (long)co * outLength;
+                float* rows = phases + (long)co * s * steps;
+                int r = trimLeft % s;
+                long q = 0;
+                for (int i = 0; i < outLength; i++)
+                {
+                    dst[i] = rows[r * (long)steps + q];
+                    if (++r == s)
                     {
-                        int t = q - (taps - 1) + j;
-                        if ((uint)t < (uint)length)
-                            sum = MathF.FusedMultiplyAdd(x[(long)ci * length + t], packed[blockBase + ((long)ci * taps + j) * Conv1dWeight.Block], sum);
+                        r = 0;
+                        q++;
                     }
-                y[co * ldy + (long)q * s] = w.Bias is null ? sum : sum + w.Bias[co];
+                }
             }
+        }
     }
-
-    private static int CeilDiv(int a, int b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
 }

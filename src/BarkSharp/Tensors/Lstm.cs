@@ -72,26 +72,27 @@ public static class Lstm
         if (y.Length < (long)hidden * steps) throw new ArgumentException($"y has {y.Length} elements, expected {hidden}×{steps}.", nameof(y));
         if (steps == 0) return;
 
-        // All input projections at once, stored time-major: g[t, 4H].
+        // All input projections at once: g[4H, T].
         float[] g = GC.AllocateUninitializedArray<float>(checked(steps * gates));
         fixed (float* px = x)
         fixed (float* pg = g)
-            Conv1d.Run(px, steps, [0], w.Input, 0, steps, pg, 1, gates, accumulate: false, maxThreads);
+            Conv1d.Run(px, steps, [0], w.Input, 0, steps, pg, steps, accumulate: false, maxThreads);
 
         var h = new float[hidden];
         var c = new float[hidden];
+        var gt = new float[gates];
         var recurrent = new float[gates];
         var tanhC = new float[hidden];
         for (int t = 0; t < steps; t++)
         {
             if ((t & 63) == 0) cancellationToken.ThrowIfCancellationRequested();
-            Span<float> gt = g.AsSpan(t * gates, gates);
+            for (int r = 0; r < gates; r++) gt[r] = g[r * steps + t];
             if (t > 0)
             {
                 MatMul.Multiply(h, 1, w.Recurrent, recurrent, maxThreads);
                 TensorPrimitives.Add(gt, recurrent, gt);
             }
-            Span<float> inputForget = gt[..(2 * hidden)], cell = gt.Slice(2 * hidden, hidden), output = gt[(3 * hidden)..];
+            Span<float> inputForget = gt.AsSpan(0, 2 * hidden), cell = gt.AsSpan(2 * hidden, hidden), output = gt.AsSpan(3 * hidden);
             TensorPrimitives.Sigmoid(inputForget, inputForget);
             TensorPrimitives.Tanh(cell, cell);
             TensorPrimitives.Sigmoid(output, output);

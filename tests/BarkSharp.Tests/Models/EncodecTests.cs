@@ -64,6 +64,19 @@ public class EncodecTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Loading_accounts_for_every_codec_tensor()
+    {
+        using ITensorStore store = OpenStore("model.safetensors");
+        var reader = new WeightReader(store, "codec_model.");
+        EncodecDecoder.Load(reader, TinyConfig);
+        reader.EnsureAllUsed();
+        Assert.Contains("codec_model.encoder.layers.13.lstm.weight_ih_l0", reader.UsedKeys);
+        Assert.Contains("codec_model.quantizer.layers.7.codebook.embed_avg", reader.UsedKeys);
+        Assert.DoesNotContain(reader.UsedKeys, k => !k.StartsWith("codec_model.", StringComparison.Ordinal));
+        Assert.Equal(store.Keys.Count(k => k.StartsWith("codec_model.", StringComparison.Ordinal)), reader.UsedKeys.Count);
+    }
+
+    [Fact]
     public void Newer_weight_norm_names_load_the_same_weights()
     {
         using ITensorStore store = OpenStore("model.safetensors");
@@ -174,6 +187,24 @@ public class EncodecTests(ITestOutputHelper output)
         EncodecDecoder decoder = EncodecDecoder.CreateRandom(TinyConfig, seed: 5);
         float[] audio = decoder.Decode(RandomCodes(new Random(6), 2, 1), 1);   // one frame: reflect padding of a 1-step input
         Assert.Equal(320, audio.Length);
+        Assert.All(audio, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void Unsupported_configurations_are_rejected()
+    {
+        var e = Assert.Throws<BarkConfigException>(() => EncodecDecoder.CreateRandom(TinyConfig with { NormType = "time_group_norm" }, 1));
+        Assert.Contains("time_group_norm", e.Message);
+        Assert.Throws<BarkConfigException>(() => EncodecDecoder.CreateRandom(TinyConfig with { CodebookDim = 16 }, 1));
+        Assert.Throws<BarkConfigException>(() => EncodecDecoder.CreateRandom(TinyConfig with { UseCausalConv = false, TrimRightRatio = 0.5 }, 1));
+    }
+
+    [Fact]
+    public void Non_causal_decoder_keeps_the_frame_length()
+    {
+        EncodecDecoder decoder = EncodecDecoder.CreateRandom(TinyConfig with { UseCausalConv = false }, seed: 2);
+        float[] audio = decoder.Decode(RandomCodes(new Random(3), 8, 7), 7);
+        Assert.Equal(7 * 320, audio.Length);
         Assert.All(audio, v => Assert.True(float.IsFinite(v)));
     }
 
