@@ -12,14 +12,9 @@ public class EncodecTests(ITestOutputHelper output)
     private const string CaseId = "codec/decode_b2_t10";
 
     /// <summary>The checkpoint files of tiny-bark the parity test runs on.</summary>
-    // MERGE: add "pytorch_model.bin" here once IO/TorchCheckpoint exists (see OpenStore).
-    public static TheoryData<string> CheckpointFiles => new() { "model.safetensors" };
+    public static TheoryData<string> CheckpointFiles => TinyBark.CheckpointFiles;
 
-    /// <summary>
-    /// Opens a tiny-bark checkpoint file. MERGE: replace the body with <c>Checkpoint.OpenCheckpoint(path)</c> when the
-    /// PyTorch reader lands, so that <see cref="CheckpointFiles"/> can include <c>pytorch_model.bin</c>.
-    /// </summary>
-    private static ITensorStore OpenStore(string file) => SafeTensorsFile.Open(Path.Combine(Fixtures.TinyBark, file));
+    private static ITensorStore OpenStore(string file) => TinyBark.OpenStore(file);
 
     private static EncodecConfig TinyConfig => BarkConfig.Load(Path.Combine(Fixtures.TinyBark, "config.json")).CodecConfig;
 
