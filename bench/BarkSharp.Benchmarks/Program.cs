@@ -20,5 +20,11 @@ if (args.Length > 0 && args[0] == "stages")
     Console.WriteLine(report.ToJson());
     return 0;
 }
+if (args.Length > 0 && args[0] == "probe")
+{
+    for (int i = 0; i < 3; i++)
+        Console.WriteLine($"fma 1t {MachineProbe.FmaGflops(1):F1}  2t {MachineProbe.FmaGflops(2):F1}  read 1t {MachineProbe.ReadGBs(1):F1}  2t {MachineProbe.ReadGBs(2):F1}");
+    return 0;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
