@@ -26,5 +26,36 @@ if (args.Length > 0 && args[0] == "probe")
         Console.WriteLine($"fma 1t {MachineProbe.FmaGflops(1):F1}  2t {MachineProbe.FmaGflops(2):F1}  read 1t {MachineProbe.ReadGBs(1):F1}  2t {MachineProbe.ReadGBs(2):F1}");
     return 0;
 }
+if (args.Length > 0 && args[0] == "layer")
+{
+    // One bark-small layer over an 887-position prefill, split by kernel.
+    int n = 887, h = 768, threads = Environment.ProcessorCount;
+    var rng = new Random(1);
+    float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+    var att = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(3 * h * h), 3 * h, h);
+    var mlpIn = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), 4 * h, h);
+    var mlpOut = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), h, 4 * h);
+    float[] x = R(n * 4 * h), y = new float[n * 4 * h];
+    float[] keys = R(12 * 1024 * 64), values = R(12 * 1024 * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 64, 1024, 2)];
+    for (int rep = 0; rep < 8; rep++)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        BarkSharp.Tensors.MatMul.Multiply(x, n, att, y, threads);
+        double tAtt = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        BarkSharp.Tensors.MatMul.Multiply(x, n, mlpIn, y, threads);
+        double tIn = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        BarkSharp.Tensors.MatMul.Multiply(x, n, mlpOut, y, threads);
+        double tOut = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        BarkSharp.Tensors.Gelu.Forward(x.AsSpan(0, n * 4 * h), y);
+        double tGelu = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, 1024, 12, 64, 0, n, true, default, y, scratch, threads);
+        double tAttn = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        BarkSharp.Tensors.LayerNorm.Forward(x, n, R(h), R(h), y);
+        double tLn = sw.Elapsed.TotalMilliseconds;
+        double gf(double ms, int m, int k) => 2.0 * n * m * k / ms / 1e6;
+        Console.WriteLine($"att_proj {tAtt:F1} ms ({gf(tAtt, 3 * h, h):F0} GF/s)  mlp_in {tIn:F1} ({gf(tIn, 4 * h, h):F0})  mlp_out {tOut:F1} ({gf(tOut, h, 4 * h):F0})  gelu {tGelu:F1}  attention {tAttn:F1}  layernorm {tLn:F2}");
+    }
+    return 0;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

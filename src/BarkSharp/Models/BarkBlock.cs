@@ -115,7 +115,7 @@ internal sealed class BarkBlock
 
         Layernorm2.Apply(x, n, normed);                                    // [n, H]
         MatMul.Multiply(normed, n, MlpInProj, mlp, threads);               // [n, 4H]
-        Gelu.Forward(mlp, mlp);
+        Gelu.Forward(mlp, mlp, threads);
         MatMul.Multiply(mlp, n, MlpOutProj, proj, threads);                // [n, H]
         System.Numerics.Tensors.TensorPrimitives.Add(x[..(n * h)], proj, x);
     }

@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
 namespace BarkSharp.Tensors;
 
 /// <summary>
@@ -22,7 +25,7 @@ public static class Attention
     /// <param name="causal">Mask keys after each query's position.</param>
     /// <param name="keyMask">Additive mask per key position (length ≥ past + T), or empty for none.</param>
     /// <param name="output">Result <c>[T, heads · headDim]</c>.</param>
-    /// <param name="scratch">Work space of at least <c>heads · (past + T)</c> floats.</param>
+    /// <param name="scratch">Work space of at least <see cref="ScratchSize"/> floats.</param>
     /// <param name="maxThreads">Threads to split heads across.</param>
     public static void Forward(
         ReadOnlySpan<float> q, int qStride,
@@ -32,7 +35,7 @@ public static class Attention
     {
         int total = past + queryCount;
         if (total > capacity) throw new ArgumentException($"{total} positions exceed the cache capacity {capacity}.");
-        if (scratch.Length < heads * total) throw new ArgumentException("scratch too small.", nameof(scratch));
+        if (scratch.Length < ScratchSize(heads, headDim, total, queryCount)) throw new ArgumentException("scratch too small; see ScratchSize.", nameof(scratch));
         if (!keyMask.IsEmpty && keyMask.Length < total) throw new ArgumentException("key mask shorter than past + T.", nameof(keyMask));
 
         long work = (long)heads * queryCount * total * headDim;
@@ -59,48 +62,89 @@ public static class Attention
         }
     }
 
+    /// <summary>Scratch floats <see cref="Forward"/> needs: scores per head, plus transposed keys per head when several queries run.</summary>
+    public static int ScratchSize(int heads, int headDim, int positions, int queryCount) =>
+        heads * (Padded(positions) + (queryCount > 1 ? headDim * Padded(positions) : 0));
+
+    private static int Padded(int positions) => (positions + 15) & ~15;
+
     private readonly unsafe struct Job(
         float* q, int qStride, float* keys, float* values, int capacity, int heads, int headDim,
         int past, int queryCount, bool causal, float* keyMask, float* output, float* scratch)
     {
         public void Head(int h)
         {
-            int total = past + queryCount;
+            int total = past + queryCount, stride = Padded(total);
             float scale = 1f / MathF.Sqrt(headDim);
             float* kh = keys + (long)h * capacity * headDim;
             float* vh = values + (long)h * capacity * headDim;
-            float* s = scratch + (long)h * total;
+            float* s = scratch + (long)h * (stride + (queryCount > 1 ? headDim * stride : 0));
+            float* kt = s + stride;                                  // keys transposed [headDim, stride] (prefill only)
             int outStride = heads * headDim;
+            if (queryCount > 1)
+            {
+                for (int j = 0; j < total; j++)
+                    for (int d = 0; d < headDim; d++) kt[d * stride + j] = kh[(long)j * headDim + d];
+                for (int d = 0; d < headDim; d++)
+                    for (int j = total; j < stride; j++) kt[d * stride + j] = 0;
+            }
             for (int t = 0; t < queryCount; t++)
             {
                 float* qt = q + (long)t * qStride + h * headDim;
-                int position = past + t;
-                float max = float.NegativeInfinity;
-                for (int j = 0; j < total; j++)
-                {
-                    float v = MatMul.Dot(qt, kh + (long)j * headDim, headDim) * scale;
-                    if (causal && j > position) v = float.MinValue;
-                    if (keyMask != null) v += keyMask[j];
-                    s[j] = v;
-                    if (v > max) max = v;
-                }
-                float sum = 0;
-                for (int j = 0; j < total; j++)
-                {
-                    float e = MathF.Exp(s[j] - max);
-                    s[j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                var o = new Span<float>(output + (long)t * outStride + h * headDim, headDim);
-                o.Clear();
-                for (int j = 0; j < total; j++)
-                {
-                    float p = s[j] * inv;
-                    if (p == 0) continue;
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(vh + (long)j * headDim, headDim), p, o, o);
-                }
+                // Keys after the query's position would get float.MinValue and an exp of exactly 0: skip them.
+                int length = causal ? past + t + 1 : total;
+                if (queryCount > 1) ScoresTransposed(qt, kt, stride, headDim, length, s);
+                else
+                    for (int j = 0; j < length; j++) s[j] = MatMul.Dot(qt, kh + (long)j * headDim, headDim);
+                var scores = new Span<float>(s, length);
+                TensorPrimitives.Multiply(scores, scale, scores);
+                if (keyMask != null) TensorPrimitives.Add(scores, new ReadOnlySpan<float>(keyMask, length), scores);
+                float max = TensorPrimitives.Max(scores);
+                TensorPrimitives.Subtract(scores, max, scores);
+                TensorPrimitives.Exp(scores, scores);
+                float inv = 1f / TensorPrimitives.Sum(scores);
+                WeightedValues(s, length, vh, headDim, inv, output + (long)t * outStride + h * headDim);
             }
+        }
+
+        /// <summary><c>s[j] = Σ_d q[d] · K[j, d]</c> for j &lt; length (rounded up to 16), 16 keys per vector from the transposed keys.</summary>
+        private static void ScoresTransposed(float* qt, float* kt, int stride, int headDim, int length, float* s)
+        {
+            for (int j = 0; j < length; j += 16)
+            {
+                Vector512<float> acc = Vector512<float>.Zero;
+                float* column = kt + j;
+                for (int d = 0; d < headDim; d++)
+                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(qt[d]), Vector512.Load(column + (long)d * stride), acc);
+                acc.Store(s + j);
+            }
+        }
+
+        /// <summary><c>o = inv · Σ_j p[j] · V[j]</c>.</summary>
+        private static void WeightedValues(float* p, int length, float* v, int headDim, float inv, float* o)
+        {
+            if (headDim == 64)
+            {
+                Vector512<float> o0 = Vector512<float>.Zero, o1 = o0, o2 = o0, o3 = o0;
+                for (int j = 0; j < length; j++)
+                {
+                    Vector512<float> w = Vector512.Create(p[j] * inv);
+                    float* vj = v + (long)j * 64;
+                    o0 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj), o0);
+                    o1 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 16), o1);
+                    o2 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 32), o2);
+                    o3 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 48), o3);
+                }
+                o0.Store(o);
+                o1.Store(o + 16);
+                o2.Store(o + 32);
+                o3.Store(o + 48);
+                return;
+            }
+            var output = new Span<float>(o, headDim);
+            output.Clear();
+            for (int j = 0; j < length; j++)
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(v + (long)j * headDim, headDim), p[j] * inv, output, output);
         }
     }
 }

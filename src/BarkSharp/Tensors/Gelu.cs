@@ -1,26 +1,102 @@
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
 namespace BarkSharp.Tensors;
 
 /// <summary>
 /// GELU in its exact form, <c>x · Φ(x) = 0.5 · x · (1 + erf(x / √2))</c>, as PyTorch's default <c>nn.GELU()</c>
-/// (not the tanh approximation).
+/// (not the tanh approximation). erf comes from a 28-term Chebyshev fit of erfc (relative error ≈ 1e-14 in double,
+/// float rounding in the vector path), evaluated 16 lanes at a time with one vectorized exp.
 /// </summary>
 public static class Gelu
 {
+    private const int Chunk = 512;
+    private const float InvSqrt2 = 0.70710678118654752440f;
+
     /// <summary>Applies GELU element-wise. <paramref name="x"/> and <paramref name="y"/> may be the same span.</summary>
-    public static void Forward(ReadOnlySpan<float> x, Span<float> y)
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y, int maxThreads = 1)
     {
         if (y.Length < x.Length) throw new ArgumentException("y shorter than x.", nameof(y));
-        for (int i = 0; i < x.Length; i++)
+        int chunks = (x.Length + Chunk - 1) / Chunk;
+        int threads = Math.Clamp(Math.Min(maxThreads, x.Length / (16 * Chunk)), 1, Math.Max(1, chunks));
+        if (threads == 1)
         {
-            double v = x[i];
-            y[i] = (float)(0.5 * v * (1.0 + Erf(v * 0.70710678118654752440)));
+            Range(x, y);
+            return;
+        }
+        unsafe
+        {
+            fixed (float* px = x)
+            fixed (float* py = y)
+            {
+                float* sx = px, sy = py;
+                int length = x.Length;
+                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                {
+                    int c0 = (int)((long)chunks * t / threads) * Chunk, c1 = Math.Min(length, (int)((long)chunks * (t + 1) / threads) * Chunk);
+                    Range(new ReadOnlySpan<float>(sx + c0, c1 - c0), new Span<float>(sy + c0, c1 - c0));
+                });
+            }
         }
     }
 
-    /// <summary>
-    /// The error function to about 1e-7 relative accuracy (Chebyshev fit of erfc, Numerical Recipes' <c>erfccheb</c>
-    /// form with <c>t = 2/(2+|x|)</c>), enough for float32 results.
-    /// </summary>
+    private static void Range(ReadOnlySpan<float> x, Span<float> y)
+    {
+        Span<float> expArg = stackalloc float[Chunk];
+        Span<float> t = stackalloc float[Chunk];
+        for (int start = 0; start < x.Length; start += Chunk)
+        {
+            int n = Math.Min(Chunk, x.Length - start);
+            ReadOnlySpan<float> xs = x.Slice(start, n);
+            Span<float> ys = y.Slice(start, n);
+            Span<float> arg = expArg[..n], ts = t[..n];
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i + 16 <= n; i += 16)
+                {
+                    Vector512<float> z = Vector512.Abs(Vector512.Create(xs.Slice(i, 16))) * InvSqrt2;
+                    Vector512<float> tv = Vector512.Create(2f) / (Vector512.Create(2f) + z);
+                    Vector512<float> ty = Vector512.FusedMultiplyAdd(Vector512.Create(4f), tv, Vector512.Create(-2f));
+                    Vector512<float> d = Vector512<float>.Zero, dd = Vector512<float>.Zero;
+                    ReadOnlySpan<float> c = CoefficientsF;
+                    for (int j = c.Length - 1; j > 0; j--)
+                    {
+                        Vector512<float> tmp = d;
+                        d = Vector512.FusedMultiplyAdd(ty, d, Vector512.Create(c[j]) - dd);
+                        dd = tmp;
+                    }
+                    Vector512<float> a = -z * z + Vector512.Create(0.5f) * (Vector512.Create(c[0]) + ty * d) - dd;
+                    a.CopyTo(arg.Slice(i, 16));
+                    tv.CopyTo(ts.Slice(i, 16));
+                }
+            }
+            for (; i < n; i++)
+            {
+                double z = Math.Abs(xs[i]) * (double)InvSqrt2;
+                double tv = 2.0 / (2.0 + z), ty = 4.0 * tv - 2.0, d = 0, dd = 0;
+                ReadOnlySpan<double> c = Coefficients;
+                for (int j = c.Length - 1; j > 0; j--)
+                {
+                    double tmp = d;
+                    d = ty * d - dd + c[j];
+                    dd = tmp;
+                }
+                arg[i] = (float)(-z * z + 0.5 * (c[0] + ty * d) - dd);
+                ts[i] = (float)tv;
+            }
+            TensorPrimitives.Exp(arg, arg);
+            for (int k = 0; k < n; k++)
+            {
+                float erfc = ts[k] * arg[k];                          // erfc(|x|/√2)
+                float v = xs[k];
+                float phi = v >= 0 ? 1f - 0.5f * erfc : 0.5f * erfc; // Φ(x) = (1 + erf(x/√2)) / 2
+                ys[k] = v * phi;
+            }
+        }
+    }
+
+    /// <summary>The error function to about 1e-14 relative accuracy (Chebyshev fit of erfc with <c>t = 2/(2+|x|)</c>).</summary>
     public static double Erf(double x)
     {
         double z = Math.Abs(x);
@@ -47,5 +123,16 @@ public static class Gelu
         9.6467911e-11, 2.394038e-12, -6.886027e-12, 8.94487e-13,
         3.13092e-13, -1.12708e-13, 3.81e-16, 7.106e-15,
         -1.523e-15, -9.4e-17, 1.21e-16, -2.8e-17,
+    ];
+
+    private static ReadOnlySpan<float> CoefficientsF =>
+    [
+        -1.3026537197817094f, 6.4196979235649026e-1f, 1.9476473204185836e-2f, -9.561514786808631e-3f,
+        -9.46595344482036e-4f, 3.66839497852761e-4f, 4.2523324806907e-5f, -2.0278578112534e-5f,
+        -1.624290004647e-6f, 1.303655835580e-6f, 1.5626441722e-8f, -8.5238095915e-8f,
+        6.529054439e-9f, 5.059343495e-9f, -9.91364156e-10f, -2.27365122e-10f,
+        9.6467911e-11f, 2.394038e-12f, -6.886027e-12f, 8.94487e-13f,
+        3.13092e-13f, -1.12708e-13f, 3.81e-16f, 7.106e-15f,
+        -1.523e-15f, -9.4e-17f, 1.21e-16f, -2.8e-17f,
     ];
 }

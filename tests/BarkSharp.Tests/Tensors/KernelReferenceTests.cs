@@ -134,7 +134,7 @@ public class KernelReferenceTests
         float[] mask = new float[total];
         mask[1] = float.MinValue;                              // key 1 is padding
         var output = new float[queries * heads * hd];
-        Attention.Forward(q, heads * hd, k, v, capacity, heads, hd, past, queries, causal, mask, output, new float[heads * total]);
+        Attention.Forward(q, heads * hd, k, v, capacity, heads, hd, past, queries, causal, mask, output, new float[Attention.ScratchSize(heads, hd, total, queries)]);
 
         for (int h = 0; h < heads; h++)
             for (int t = 0; t < queries; t++)
