@@ -15,6 +15,7 @@ if (args.Length > 0 && args[0] == "stages")
         Shape = Arg("--shape", "bark-small"),
         Threads = int.Parse(Arg("--threads", Environment.ProcessorCount.ToString())),
         Batch = int.Parse(Arg("--batch", "1")),
+        Weights = BarkBenchmark.ParseWeightType(Arg("--weights", "f32")),
     };
     BenchmarkReport report = BarkBenchmark.Run(options, new Progress<string>(Console.Error.WriteLine));
     Console.WriteLine(report.ToJson());

@@ -4,6 +4,7 @@ using BarkSharp.Generation;
 using BarkSharp.IO;
 using BarkSharp.Models;
 using BarkSharp.Models.Encodec;
+using BarkSharp.Tensors;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -90,12 +91,13 @@ public sealed class BarkModel : IDisposable
         var clock = Stopwatch.StartNew();
         using ITensorStore store = Checkpoint.OpenCheckpoint(weights);
         var root = new WeightReader(store);
-        var semantic = BarkCausalModel.Load(root.Sub("semantic"), config.SemanticConfig, checkUnused: false);
-        var coarse = BarkCausalModel.Load(root.Sub("coarse_acoustics"), config.CoarseAcousticsConfig, checkUnused: false);
-        var fine = BarkFineModel.Load(root.Sub("fine_acoustics"), config.FineAcousticsConfig, checkUnused: false);
+        WeightType type = ResolveWeightType(options.WeightType, store);
+        var semantic = BarkCausalModel.Load(root.Sub("semantic"), config.SemanticConfig, checkUnused: false, type);
+        var coarse = BarkCausalModel.Load(root.Sub("coarse_acoustics"), config.CoarseAcousticsConfig, checkUnused: false, type);
+        var fine = BarkFineModel.Load(root.Sub("fine_acoustics"), config.FineAcousticsConfig, checkUnused: false, type);
         var codec = EncodecDecoder.Load(root.Sub("codec_model"), config.CodecConfig);
         root.EnsureAllUsed();
-        logger.LogInformation("Loaded Bark from {Weights} in {Seconds:F2} s", weights, clock.Elapsed.TotalSeconds);
+        logger.LogInformation("Loaded Bark from {Weights} ({Type}) in {Seconds:F2} s", weights, type, clock.Elapsed.TotalSeconds);
         var model = new BarkModel(config, generation, semantic, coarse, fine, codec, Path.GetFullPath(modelFolder), logger);
         if (options.MaxThreads is { } threads) model.MaxThreads = threads;
         return model;
@@ -107,11 +109,11 @@ public sealed class BarkModel : IDisposable
         Task.Run(() => FromPretrained(modelFolder, options, loggerFactory), cancellationToken);
 
     /// <summary>A model with random weights of the shapes <paramref name="config"/> describes (tests and benchmarks; no file).</summary>
-    public static BarkModel CreateRandom(BarkConfig config, int seed, BarkGenerationConfig? generationConfig = null) => new(
+    public static BarkModel CreateRandom(BarkConfig config, int seed, BarkGenerationConfig? generationConfig = null, WeightType weightType = WeightType.Float32) => new(
         config, generationConfig ?? new BarkGenerationConfig(),
-        BarkCausalModel.CreateRandom(config.SemanticConfig, seed),
-        BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, seed + 1),
-        BarkFineModel.CreateRandom(config.FineAcousticsConfig, seed + 2),
+        BarkCausalModel.CreateRandom(config.SemanticConfig, seed, weightType),
+        BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, seed + 1, weightType),
+        BarkFineModel.CreateRandom(config.FineAcousticsConfig, seed + 2, weightType),
         EncodecDecoder.CreateRandom(config.CodecConfig, seed + 3),
         null, NullLogger.Instance);
 
@@ -230,6 +232,18 @@ public sealed class BarkModel : IDisposable
     public void Dispose()
     {
         // Weights are copied into managed arrays at load; nothing stays mapped yet.
+    }
+
+    /// <summary>
+    /// <see cref="WeightType.Auto"/> keeps the checkpoint's type for the transformer blocks (float16 and bfloat16
+    /// checkpoints stay 16-bit; everything else is float32). Embeddings, LM heads and the codec are always float32.
+    /// </summary>
+    private static WeightType ResolveWeightType(WeightType requested, ITensorStore store)
+    {
+        if (requested != WeightType.Auto) return requested;
+        return store.TryGetInfo("semantic.layers.0.attn.att_proj.weight", out var info)
+            ? info.DType switch { DType.Float16 => WeightType.Float16, DType.BFloat16 => WeightType.BFloat16, _ => WeightType.Float32 }
+            : WeightType.Float32;
     }
 
     private static string FindWeights(string folder, string? requested)

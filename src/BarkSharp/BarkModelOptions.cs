@@ -5,7 +5,10 @@ namespace BarkSharp;
 /// <summary>How <see cref="BarkModel.FromPretrained"/> loads a model.</summary>
 public sealed record BarkModelOptions
 {
-    /// <summary>Storage type of the weights. Default <see cref="WeightType.Auto"/> (float32 today).</summary>
+    /// <summary>
+    /// Storage type of the transformer blocks' linear weights. Default <see cref="WeightType.Auto"/>: the checkpoint's
+    /// type (float32 for the hub's Bark files). Embeddings, LM heads and the codec always stay float32.
+    /// </summary>
     public WeightType WeightType { get; init; } = WeightType.Auto;
 
     /// <summary>Threads the kernels may use. Default: the processor count.</summary>

@@ -19,6 +19,9 @@ public sealed record BenchmarkOptions
     /// <summary>Sequences generated together.</summary>
     public int Batch { get; init; } = 1;
 
+    /// <summary>Storage type of the blocks' weights (<c>f32</c>, <c>bf16</c>, <c>f16</c>, <c>int8</c>).</summary>
+    public Tensors.WeightType Weights { get; init; } = Tensors.WeightType.Float32;
+
     /// <summary>Skip the machine probe (FMA peak and read bandwidth) and report no fractions.</summary>
     public bool SkipProbe { get; init; }
 }
@@ -56,7 +59,7 @@ public static class BarkBenchmark
 
         // Semantic: 513-position prefill, 256 decode steps.
         var loading = Stopwatch.StartNew();
-        BarkCausalModel semantic = BarkCausalModel.CreateRandom(config.SemanticConfig, 1);
+        BarkCausalModel semantic = BarkCausalModel.CreateRandom(config.SemanticConfig, 1, options.Weights);
         semantic.MaxThreads = threads;
         excluded += loading.Elapsed;
         {
@@ -81,14 +84,14 @@ public static class BarkBenchmark
                 for (int b = 0; b < batch; b++) next[b] = LogitsProcessing.ArgMax(logits.AsSpan(b * vocab, vocab));
                 semantic.Forward(next, batch, cache, ws, logits, lastPositionOnly: true, vocabCount: vocab);
             }
-            stages["semantic_decode"] = Memory(steps, clock.Elapsed.TotalSeconds, Enumerable.Range(prefill, steps).Sum(p => DecodeBytes(c, batch, p, vocab)), machine);
+            stages["semantic_decode"] = Memory(steps, clock.Elapsed.TotalSeconds, Enumerable.Range(prefill, steps).Sum(p => DecodeBytes(c, batch, p, vocab, options.Weights)), machine);
         }
         semantic = null!;
         GC.Collect();
 
         // Coarse: 770 tokens from 256 semantic tokens, real windows.
         loading.Restart();
-        BarkCausalModel coarse = BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, 2);
+        BarkCausalModel coarse = BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, 2, options.Weights);
         coarse.MaxThreads = threads;
         excluded += loading.Elapsed;
         int[][] coarseTokens;
@@ -105,7 +108,7 @@ public static class BarkBenchmark
             CoarseAcousticsConfig c = config.CoarseAcousticsConfig;
             double prefillFlops = stats.Prefills.Sum(p => CausalFlops(c, batch, 0, p, 1024, lastOnly: true));
             stages["coarse_prefill"] = Compute(stats.Prefills.Sum() * batch, stats.PrefillSeconds, prefillFlops, machine);
-            double decodeBytes = stats.DecodePositions.Sum(p => DecodeBytes(c, batch, p, 1024));
+            double decodeBytes = stats.DecodePositions.Sum(p => DecodeBytes(c, batch, p, 1024, options.Weights));
             stages["coarse_decode"] = Memory(stats.DecodePositions.Count, stats.DecodeSeconds, decodeBytes, machine);
         }
         coarse = null!;
@@ -113,7 +116,7 @@ public static class BarkBenchmark
 
         // Fine: one window, 6 passes.
         loading.Restart();
-        BarkFineModel fine = BarkFineModel.CreateRandom(config.FineAcousticsConfig, 3);
+        BarkFineModel fine = BarkFineModel.CreateRandom(config.FineAcousticsConfig, 3, options.Weights);
         fine.MaxThreads = threads;
         excluded += loading.Elapsed;
         int[][][] fineTokens;
@@ -148,7 +151,7 @@ public static class BarkBenchmark
 
         double totalSeconds = (total.Elapsed - excluded).TotalSeconds;
         double audioSeconds = Frames * config.CodecConfig.HopLength / (double)config.CodecConfig.SamplingRate;
-        return new BenchmarkReport(machine, "f32", threads, batch, options.Shape, stages, totalSeconds, Math.Round(audioSeconds, 2),
+        return new BenchmarkReport(machine, ShortName(options.Weights), threads, batch, options.Shape, stages, totalSeconds, Math.Round(audioSeconds, 2),
             totalSeconds / audioSeconds, Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
     }
 
@@ -183,13 +186,34 @@ public static class BarkBenchmark
     }
 
     /// <summary>Bytes one decode step reads: the weights (once for the batch), the head rows and each sequence's cached keys and values.</summary>
-    internal static double DecodeBytes(BarkSubModelConfig c, int batch, int position, int vocab)
+    internal static double DecodeBytes(BarkSubModelConfig c, int batch, int position, int vocab, Tensors.WeightType type)
     {
         double h = c.HiddenSize;
-        double weights = 12 * h * h * c.NumLayers + vocab * h;
-        double cache = batch * 2.0 * c.NumLayers * (position + 1) * h;
-        return 4 * (weights + cache);
+        double bytesPerWeight = type switch { Tensors.WeightType.Int8 => 1, Tensors.WeightType.BFloat16 or Tensors.WeightType.Float16 => 2, _ => 4 };
+        double blocks = 12 * h * h * c.NumLayers * bytesPerWeight;
+        double head = 4.0 * vocab * h;
+        double cache = 4.0 * batch * 2.0 * c.NumLayers * (position + 1) * h;
+        return blocks + head + cache;
     }
+
+    /// <summary>The short name of a weight type used in reports (<c>f32</c>, <c>bf16</c>, <c>f16</c>, <c>int8</c>).</summary>
+    public static string ShortName(Tensors.WeightType type) => type switch
+    {
+        Tensors.WeightType.BFloat16 => "bf16",
+        Tensors.WeightType.Float16 => "f16",
+        Tensors.WeightType.Int8 => "int8",
+        _ => "f32",
+    };
+
+    /// <summary>Parses <c>f32</c>, <c>bf16</c>, <c>f16</c> or <c>int8</c>.</summary>
+    public static Tensors.WeightType ParseWeightType(string name) => name.ToLowerInvariant() switch
+    {
+        "f32" or "float32" or "fp32" => Tensors.WeightType.Float32,
+        "bf16" or "bfloat16" => Tensors.WeightType.BFloat16,
+        "f16" or "float16" or "fp16" => Tensors.WeightType.Float16,
+        "int8" or "q8" => Tensors.WeightType.Int8,
+        _ => throw new BarkInputException($"unknown weight type '{name}': use f32, bf16, f16 or int8."),
+    };
 
     /// <summary>Approximate FLOPs of the EnCodec decoder for <paramref name="frames"/> frames (convolutions and LSTM).</summary>
     internal static double CodecFlops(EncodecConfig c, int frames)

@@ -46,33 +46,33 @@ internal sealed class BarkBlock
     /// have them (plain <c>nn.LayerNorm</c>). Linear biases follow <c>config.bias</c>. The causal mask buffer
     /// <c>attn.bias</c> that checkpoints carry is recomputed, so it is skipped.
     /// </summary>
-    public static BarkBlock Load(WeightReader r, BarkSubModelConfig c, bool causal)
+    public static BarkBlock Load(WeightReader r, BarkSubModelConfig c, bool causal, WeightType type = WeightType.Float32)
     {
         int h = c.HiddenSize;
         bool lnBias = !causal || c.Bias;
         if (causal && r.Has("attn.bias")) r.Skip("attn.bias");
         return new BarkBlock(c, causal,
             LayerNormWeights.Load(r, "layernorm_1", h, lnBias),
-            Linear(r, "attn.att_proj", 3 * h, h, c.Bias),
-            Linear(r, "attn.out_proj", h, h, c.Bias),
+            Linear(r, "attn.att_proj", 3 * h, h, c.Bias, type),
+            Linear(r, "attn.out_proj", h, h, c.Bias, type),
             LayerNormWeights.Load(r, "layernorm_2", h, lnBias),
-            Linear(r, "mlp.in_proj", 4 * h, h, c.Bias),
-            Linear(r, "mlp.out_proj", h, 4 * h, c.Bias));
+            Linear(r, "mlp.in_proj", 4 * h, h, c.Bias, type),
+            Linear(r, "mlp.out_proj", h, 4 * h, c.Bias, type));
     }
 
     /// <summary>A block with random weights of the configured shape (for tests and benchmarks).</summary>
-    public static BarkBlock CreateRandom(BarkSubModelConfig c, bool causal, Random rng)
+    public static BarkBlock CreateRandom(BarkSubModelConfig c, bool causal, Random rng, WeightType type = WeightType.Float32)
     {
         int h = c.HiddenSize;
         bool lnBias = !causal || c.Bias;
         LayerNormWeights Ln() => new(RandomWeights.Uniform(rng, h, 1f, 0.1f), lnBias ? RandomWeights.Uniform(rng, h, 0f, 0.1f) : null);
         WeightMatrix Lin(int rows, int cols) => WeightMatrix.FromFloat32(RandomWeights.Uniform(rng, rows * cols, 0f, 1f / MathF.Sqrt(cols)), rows, cols,
-            c.Bias ? RandomWeights.Uniform(rng, rows, 0f, 0.02f) : null);
+            c.Bias ? RandomWeights.Uniform(rng, rows, 0f, 0.02f) : null, type);
         return new BarkBlock(c, causal, Ln(), Lin(3 * h, h), Lin(h, h), Ln(), Lin(4 * h, h), Lin(h, 4 * h));
     }
 
-    internal static WeightMatrix Linear(WeightReader r, string name, int rows, int cols, bool bias) =>
-        WeightMatrix.FromFloat32(r.Float32(name + ".weight", rows, cols), rows, cols, bias ? r.Float32(name + ".bias", rows) : null);
+    internal static WeightMatrix Linear(WeightReader r, string name, int rows, int cols, bool bias, WeightType type) =>
+        WeightMatrix.FromFloat32(r.Float32(name + ".weight", rows, cols), rows, cols, bias ? r.Float32(name + ".bias", rows) : null, type);
 
     /// <summary>
     /// Runs the block on <c>batch · T</c> rows of <paramref name="x"/> (in place). New keys/values are appended to

@@ -38,6 +38,9 @@ public sealed class BarkCausalModel
     /// <summary>The sub-model's configuration.</summary>
     public BarkSubModelConfig Config { get; }
 
+    /// <summary>Storage type of the blocks' linear weights.</summary>
+    public WeightType WeightType => _layers.Length == 0 ? WeightType.Float32 : _layers[0].AttProj.Type;
+
     /// <summary>Threads the kernels may use. Defaults to the processor count.</summary>
     public int MaxThreads { get; set; } = Environment.ProcessorCount;
 
@@ -46,7 +49,7 @@ public sealed class BarkCausalModel
     /// <c>input_embeds_layer</c>, <c>position_embeds_layer</c>, <c>layers.{i}.*</c>, <c>layernorm_final</c>, <c>lm_head</c>.
     /// </summary>
     /// <exception cref="BarkWeightException">A tensor is missing, unexpected or has the wrong shape.</exception>
-    public static BarkCausalModel Load(WeightReader weights, BarkSubModelConfig config, bool checkUnused = true)
+    public static BarkCausalModel Load(WeightReader weights, BarkSubModelConfig config, bool checkUnused = true, WeightType weightType = WeightType.Float32)
     {
         config.Validate();
         int h = config.HiddenSize;
@@ -54,7 +57,7 @@ public sealed class BarkCausalModel
         float[] wpe = weights.Float32("position_embeds_layer.weight", config.BlockSize, h);
         var layers = new BarkBlock[config.NumLayers];
         for (int i = 0; i < layers.Length; i++)
-            layers[i] = BarkBlock.Load(weights.Sub($"layers.{i}"), config, causal: true);
+            layers[i] = BarkBlock.Load(weights.Sub($"layers.{i}"), config, causal: true, weightType);
         var lnf = LayerNormWeights.Load(weights, "layernorm_final", h, config.Bias);
         var head = WeightMatrix.FromFloat32(weights.Float32("lm_head.weight", config.OutputVocabSize, h), config.OutputVocabSize, h);
         if (checkUnused) weights.EnsureAllUsed();
@@ -62,7 +65,7 @@ public sealed class BarkCausalModel
     }
 
     /// <summary>A model with random weights of the configured shape (no file needed; for tests and benchmarks).</summary>
-    public static BarkCausalModel CreateRandom(BarkSubModelConfig config, int seed)
+    public static BarkCausalModel CreateRandom(BarkSubModelConfig config, int seed, WeightType weightType = WeightType.Float32)
     {
         config.Validate();
         var rng = new Random(seed);
@@ -70,7 +73,7 @@ public sealed class BarkCausalModel
         float[] wte = RandomWeights.Uniform(rng, config.InputVocabSize * h, 0f, 1f);
         float[] wpe = RandomWeights.Uniform(rng, config.BlockSize * h, 0f, 0.1f);
         var layers = new BarkBlock[config.NumLayers];
-        for (int i = 0; i < layers.Length; i++) layers[i] = BarkBlock.CreateRandom(config, causal: true, rng);
+        for (int i = 0; i < layers.Length; i++) layers[i] = BarkBlock.CreateRandom(config, causal: true, rng, weightType);
         var lnf = new LayerNormWeights(RandomWeights.Uniform(rng, h, 1f, 0.1f), config.Bias ? RandomWeights.Uniform(rng, h, 0f, 0.1f) : null);
         var head = WeightMatrix.FromFloat32(RandomWeights.Uniform(rng, config.OutputVocabSize * h, 0f, 1f / MathF.Sqrt(h)), config.OutputVocabSize, h);
         return new BarkCausalModel(config, wte, wpe, layers, lnf, head);

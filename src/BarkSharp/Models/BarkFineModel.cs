@@ -43,7 +43,7 @@ public sealed class BarkFineModel
 
     /// <summary>Loads the model from checkpoint keys under <paramref name="weights"/>' prefix (e.g. <c>fine_acoustics.</c>).</summary>
     /// <exception cref="BarkWeightException">A tensor is missing, unexpected or has the wrong shape.</exception>
-    public static BarkFineModel Load(WeightReader weights, FineAcousticsConfig config, bool checkUnused = true)
+    public static BarkFineModel Load(WeightReader weights, FineAcousticsConfig config, bool checkUnused = true, WeightType weightType = WeightType.Float32)
     {
         config.Validate();
         int h = config.HiddenSize;
@@ -53,7 +53,7 @@ public sealed class BarkFineModel
         float[] wpe = weights.Float32("position_embeds_layer.weight", config.BlockSize, h);
         var layers = new BarkBlock[config.NumLayers];
         for (int i = 0; i < layers.Length; i++)
-            layers[i] = BarkBlock.Load(weights.Sub($"layers.{i}"), config, causal: false);
+            layers[i] = BarkBlock.Load(weights.Sub($"layers.{i}"), config, causal: false, weightType);
         var lnf = LayerNormWeights.Load(weights, "layernorm_final", h, hasBias: true);
 
         var heads = new WeightMatrix[config.NCodesTotal - config.NCodesGiven];
@@ -79,7 +79,7 @@ public sealed class BarkFineModel
     }
 
     /// <summary>A model with random weights of the configured shape (no file needed; for tests and benchmarks).</summary>
-    public static BarkFineModel CreateRandom(FineAcousticsConfig config, int seed)
+    public static BarkFineModel CreateRandom(FineAcousticsConfig config, int seed, WeightType weightType = WeightType.Float32)
     {
         config.Validate();
         var rng = new Random(seed);
@@ -88,7 +88,7 @@ public sealed class BarkFineModel
         for (int i = 0; i < embeds.Length; i++) embeds[i] = RandomWeights.Uniform(rng, config.InputVocabSize * h, 0f, 1f);
         float[] wpe = RandomWeights.Uniform(rng, config.BlockSize * h, 0f, 0.1f);
         var layers = new BarkBlock[config.NumLayers];
-        for (int i = 0; i < layers.Length; i++) layers[i] = BarkBlock.CreateRandom(config, causal: false, rng);
+        for (int i = 0; i < layers.Length; i++) layers[i] = BarkBlock.CreateRandom(config, causal: false, rng, weightType);
         var lnf = new LayerNormWeights(RandomWeights.Uniform(rng, h, 1f, 0.1f), RandomWeights.Uniform(rng, h, 0f, 0.1f));
         var heads = new WeightMatrix[config.NCodesTotal - config.NCodesGiven];
         for (int i = 0; i < heads.Length; i++)

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -16,7 +17,7 @@ public static class MatMul
 {
     private const int Nr = WeightMatrix.PanelWidth;
     private const int Mr = 12;
-    private const int Kc = 384;
+    private const int Kc = 256;
     private const int Mc = 96;
     private const long MinWorkPerThread = 1 << 17;
 
@@ -45,9 +46,9 @@ public static class MatMul
 
         fixed (float* px = x)
         fixed (float* py = y)
-        fixed (float* pw = w.Packed)
+        fixed (float* pw = w.PackedF32)
         {
-            var job = new Job(px, n, k, pw, w.Bias, rowStart, rowCount, py, firstPanel);
+            var job = new Job(px, n, k, pw, w, rowStart, rowCount, py, firstPanel);
             if (threads == 1)
             {
                 job.Run(0, panels);
@@ -60,11 +61,12 @@ public static class MatMul
         }
     }
 
-    private readonly unsafe struct Job(float* x, int n, int k, float* packed, float[]? bias, int rowStart, int rowCount, float* y, int firstPanel)
+    private readonly unsafe struct Job(float* x, int n, int k, float* packed, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel)
     {
         public void Run(int p0, int p1)
         {
             float* tile = stackalloc float[Mr * Nr];
+            float* widened = stackalloc float[packed == null ? Kc * Nr : 1];
             for (int kb = 0; kb < k; kb += Kc)
             {
                 int kc = Math.Min(Kc, k - kb);
@@ -75,7 +77,16 @@ public static class MatMul
                     for (int p = p0; p < p1; p++)
                     {
                         int panel = firstPanel + p;
-                        float* b = packed + ((long)panel * k + kb) * Nr;
+                        float* b;
+                        if (packed != null)
+                        {
+                            b = packed + ((long)panel * k + kb) * Nr;
+                        }
+                        else
+                        {
+                            w.WidenSlice(panel, kb, kc, new Span<float>(widened, kc * Nr));
+                            b = widened;
+                        }
                         int colStart = panel * Nr - rowStart;                       // output column of the panel's first row
                         int c0 = Math.Max(0, -colStart), c1 = Math.Min(Nr, rowCount - colStart);
                         bool full = c0 == 0 && c1 == Nr;
@@ -94,11 +105,16 @@ public static class MatMul
                     }
                 }
             }
-            if (bias is not null)
+            float[]? bias = w.Bias, scales = w.Scales;
+            if (bias is not null || scales is not null)
             {
                 int o0 = Math.Max(0, (firstPanel + p0) * Nr - rowStart), o1 = Math.Min(rowCount, (firstPanel + p1) * Nr - rowStart);
                 for (int i = 0; i < n; i++)
-                    for (int o = o0; o < o1; o++) y[(long)i * rowCount + o] += bias[rowStart + o];
+                {
+                    var row = new Span<float>(y + (long)i * rowCount + o0, o1 - o0);
+                    if (scales is not null) TensorPrimitives.Multiply(row, scales.AsSpan(rowStart + o0, o1 - o0), row);
+                    if (bias is not null) TensorPrimitives.Add(row, bias.AsSpan(rowStart + o0, o1 - o0), row);
+                }
             }
         }
 

@@ -1,12 +1,20 @@
+using System.Runtime.InteropServices;
+
 namespace BarkSharp.Tensors;
 
 /// <summary>How the elements of a <see cref="WeightMatrix"/> are stored.</summary>
 public enum WeightType
 {
-    /// <summary>The checkpoint's own dtype.</summary>
+    /// <summary>The checkpoint's own floating-point type (float32 for the hub's Bark checkpoints).</summary>
     Auto,
-    /// <summary>32-bit float.</summary>
+    /// <summary>32-bit float: exact.</summary>
     Float32,
+    /// <summary>bfloat16 (round to nearest even): half the memory and bandwidth, ~3 significant digits.</summary>
+    BFloat16,
+    /// <summary>IEEE half precision: half the memory and bandwidth, ~3.3 significant digits, range ±65504.</summary>
+    Float16,
+    /// <summary>8-bit integers with one float32 scale per output row (symmetric, max-abs): a quarter of the bandwidth.</summary>
+    Int8,
 }
 
 /// <summary>
@@ -16,7 +24,7 @@ public enum WeightType
 /// Stored packed for the kernels: output rows are grouped in panels of <see cref="PanelWidth"/>; each panel holds
 /// its <c>Cols × 32</c> elements input-major (<c>panel[k · 32 + j] = W[32p + j, k]</c>), the last panel zero-padded.
 /// A decode step then streams every panel contiguously and a prefill multiplies 12 activation rows by one panel
-/// with the whole tile in registers.
+/// with the whole tile in registers. Reduced types are widened to float32 a panel slice at a time.
 /// </para>
 /// </summary>
 public sealed class WeightMatrix
@@ -24,9 +32,9 @@ public sealed class WeightMatrix
     /// <summary>Output rows per packed panel.</summary>
     public const int PanelWidth = 32;
 
-    private WeightMatrix(float[] packed, int rows, int cols, float[]? bias)
+    private WeightMatrix(WeightType type, int rows, int cols, float[]? bias)
     {
-        Packed = packed;
+        Type = type;
         Rows = rows;
         Cols = cols;
         Bias = bias;
@@ -38,42 +46,144 @@ public sealed class WeightMatrix
     /// <summary>Input features.</summary>
     public int Cols { get; }
 
-    /// <summary>Storage type of the elements.</summary>
-    public WeightType Type => WeightType.Float32;
+    /// <summary>Storage type of the elements (never <see cref="WeightType.Auto"/>).</summary>
+    public WeightType Type { get; }
 
     /// <summary>Number of panels.</summary>
     public int Panels => (Rows + PanelWidth - 1) / PanelWidth;
 
-    /// <summary>Panel-packed float32 elements (see the class remarks).</summary>
-    internal float[] Packed { get; }
+    /// <summary>Bytes the packed elements (and scales) occupy.</summary>
+    public long StorageBytes => Type switch
+    {
+        WeightType.Float32 => PackedF32!.Length * 4L,
+        WeightType.Int8 => PackedI8!.Length + Scales!.Length * 4L,
+        _ => PackedU16!.Length * 2L,
+    };
+
+    internal float[]? PackedF32 { get; private init; }
+
+    internal ushort[]? PackedU16 { get; private init; }
+
+    internal sbyte[]? PackedI8 { get; private init; }
+
+    /// <summary>Int8 only: the scale of each output row, padded to whole panels.</summary>
+    internal float[]? Scales { get; private init; }
 
     /// <summary>Optional bias, one per row.</summary>
     internal float[]? Bias { get; }
 
-    /// <summary>Packs row-major float32 <c>[rows, cols]</c> data (the source is not kept).</summary>
-    public static WeightMatrix FromFloat32(ReadOnlySpan<float> data, int rows, int cols, float[]? bias = null)
+    /// <summary>Packs row-major float32 <c>[rows, cols]</c> data into <paramref name="type"/> (the source is not kept).</summary>
+    public static WeightMatrix FromFloat32(ReadOnlySpan<float> data, int rows, int cols, float[]? bias = null, WeightType type = WeightType.Float32)
     {
         if (data.Length != (long)rows * cols)
             throw new ArgumentException($"data has {data.Length} elements, expected {rows}×{cols}.", nameof(data));
         if (bias is not null && bias.Length != rows)
             throw new ArgumentException($"bias has {bias.Length} elements, expected {rows}.", nameof(bias));
+        if (type == WeightType.Auto) type = WeightType.Float32;
         int panels = (rows + PanelWidth - 1) / PanelWidth;
-        var packed = new float[(long)panels * cols * PanelWidth];
-        for (int r = 0; r < rows; r++)
+        long size = (long)panels * cols * PanelWidth;
+        switch (type)
         {
-            ReadOnlySpan<float> row = data.Slice(r * cols, cols);
-            int p = r / PanelWidth, j = r % PanelWidth;
-            Span<float> panel = packed.AsSpan(p * cols * PanelWidth, cols * PanelWidth);
-            for (int k = 0; k < cols; k++) panel[k * PanelWidth + j] = row[k];
+            case WeightType.Float32:
+                {
+                    var packed = new float[size];
+                    Pack(data, rows, cols, (p, v) => packed[p] = v);
+                    return new WeightMatrix(type, rows, cols, bias) { PackedF32 = packed };
+                }
+            case WeightType.BFloat16:
+                {
+                    var packed = new ushort[size];
+                    Pack(data, rows, cols, (p, v) => packed[p] = ToBFloat16(v));
+                    return new WeightMatrix(type, rows, cols, bias) { PackedU16 = packed };
+                }
+            case WeightType.Float16:
+                {
+                    var packed = new ushort[size];
+                    Pack(data, rows, cols, (p, v) => packed[p] = BitConverter.HalfToUInt16Bits((Half)v));
+                    return new WeightMatrix(type, rows, cols, bias) { PackedU16 = packed };
+                }
+            case WeightType.Int8:
+                {
+                    var scales = new float[panels * PanelWidth];
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float max = 0;
+                        foreach (float v in data.Slice(r * cols, cols)) max = Math.Max(max, Math.Abs(v));
+                        scales[r] = max > 0 ? max / 127f : 1f;
+                    }
+                    var packed = new sbyte[size];
+                    for (int r = 0; r < rows; r++)
+                    {
+                        int panel = r / PanelWidth, j = r % PanelWidth;
+                        float inv = 1f / scales[r];
+                        for (int k = 0; k < cols; k++)
+                            packed[((long)panel * cols + k) * PanelWidth + j] = (sbyte)Math.Clamp(MathF.Round(data[r * cols + k] * inv), -127, 127);
+                    }
+                    return new WeightMatrix(type, rows, cols, bias) { PackedI8 = packed, Scales = scales };
+                }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(type));
         }
-        return new WeightMatrix(packed, rows, cols, bias);
     }
 
-    /// <summary>Copies row <paramref name="r"/> (one output feature's weights) into <paramref name="destination"/>.</summary>
+    /// <summary>Copies row <paramref name="r"/> (one output feature's weights, as the kernels see them) into <paramref name="destination"/>.</summary>
     public void CopyRow(int r, Span<float> destination)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)r, (uint)Rows, nameof(r));
-        ReadOnlySpan<float> panel = Packed.AsSpan((r / PanelWidth) * Cols * PanelWidth, Cols * PanelWidth);
-        for (int k = 0; k < Cols; k++) destination[k] = panel[k * PanelWidth + r % PanelWidth];
+        var slice = new float[Cols * PanelWidth];
+        WidenSlice(r / PanelWidth, 0, Cols, slice);
+        for (int k = 0; k < Cols; k++) destination[k] = slice[k * PanelWidth + r % PanelWidth] * (Scales?[r] ?? 1f);
+    }
+
+    /// <summary>
+    /// Widens rows <c>[k0, k0 + kc)</c> of panel <paramref name="panel"/> to float32 <c>[kc, 32]</c> (int8 without its
+    /// scales, which <see cref="MatMul"/> applies to the finished sums).
+    /// </summary>
+    internal void WidenSlice(int panel, int k0, int kc, Span<float> destination)
+    {
+        int offset = (panel * Cols + k0) * PanelWidth, count = kc * PanelWidth;
+        switch (Type)
+        {
+            case WeightType.Float32:
+                PackedF32.AsSpan(offset, count).CopyTo(destination);
+                break;
+            case WeightType.BFloat16:
+                {
+                    ReadOnlySpan<ushort> src = PackedU16.AsSpan(offset, count);
+                    Span<uint> dst = MemoryMarshal.Cast<float, uint>(destination);
+                    System.Numerics.Tensors.TensorPrimitives.ShiftLeft(Widen(src, dst), 16, dst[..count]);
+                    break;
+                }
+            case WeightType.Float16:
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(PackedU16.AsSpan(offset, count)), destination);
+                break;
+            case WeightType.Int8:
+                System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<sbyte, float>(PackedI8.AsSpan(offset, count), destination[..count]);
+                break;
+        }
+    }
+
+    private static ReadOnlySpan<uint> Widen(ReadOnlySpan<ushort> src, Span<uint> dst)
+    {
+        System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<ushort, uint>(src, dst[..src.Length]);
+        return dst[..src.Length];
+    }
+
+    /// <summary>float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).</summary>
+    internal static ushort ToBFloat16(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x40);
+        bits += 0x7FFF + ((bits >> 16) & 1);
+        return (ushort)(bits >> 16);
+    }
+
+    private static void Pack(ReadOnlySpan<float> data, int rows, int cols, Action<long, float> store)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            int panel = r / PanelWidth, j = r % PanelWidth;
+            for (int k = 0; k < cols; k++) store(((long)panel * cols + k) * PanelWidth + j, data[r * cols + k]);
+        }
     }
 }

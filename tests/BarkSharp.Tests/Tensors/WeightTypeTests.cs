@@ -1,0 +1,73 @@
+using BarkSharp.Tensors;
+
+namespace BarkSharp.Tests.Tensors;
+
+/// <summary>The reduced-precision weight paths of MatMul against a scalar reference over the dequantized weights.</summary>
+public class WeightTypeTests
+{
+    public static TheoryData<WeightType, int, int, int> Shapes()
+    {
+        var data = new TheoryData<WeightType, int, int, int>();
+        foreach (WeightType t in new[] { WeightType.Float32, WeightType.BFloat16, WeightType.Float16, WeightType.Int8 })
+            foreach (var (n, rows, cols) in new[] { (1, 45, 37), (13, 33, 300), (2, 100, 513), (25, 64, 17) })
+                data.Add(t, n, rows, cols);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Every_weight_type_matches_the_reference_over_its_own_rounded_weights(WeightType type, int n, int rows, int cols)
+    {
+        var rng = new Random(rows * 31 + cols + (int)type);
+        float[] w = Enumerable.Range(0, rows * cols).Select(_ => (rng.NextSingle() - 0.5f) * 4).ToArray();
+        float[] x = Enumerable.Range(0, n * cols).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] bias = Enumerable.Range(0, rows).Select(_ => rng.NextSingle()).ToArray();
+        var m = WeightMatrix.FromFloat32(w, rows, cols, bias, type);
+        Assert.Equal(type, m.Type);
+        var y = new float[n * rows];
+        MatMul.Multiply(x, n, m, y, maxThreads: 2);
+
+        var row = new float[cols];
+        double maxQuantError = 0;
+        for (int o = 0; o < rows; o++)
+        {
+            m.CopyRow(o, row);
+            for (int k = 0; k < cols; k++) maxQuantError = Math.Max(maxQuantError, Math.Abs(row[k] - w[o * cols + k]));
+            for (int i = 0; i < n; i++)
+            {
+                double expected = bias[o];
+                for (int k = 0; k < cols; k++) expected += (double)x[i * cols + k] * row[k];
+                Assert.True(Math.Abs(y[i * rows + o] - expected) <= 2e-5 * (1 + Math.Abs(expected)), $"{type} y[{i},{o}] = {y[i * rows + o]}, expected {expected}");
+            }
+        }
+        double bound = type switch { WeightType.Float32 => 0, WeightType.BFloat16 => 2 * 2f / 256, WeightType.Float16 => 2 * 2f / 2048, _ => 2f / 127 };
+        Assert.InRange(maxQuantError, 0, bound);
+    }
+
+    [Fact]
+    public void Bfloat16_rounds_to_nearest_even()
+    {
+        Assert.Equal(0x3F80, WeightMatrix.ToBFloat16(1f));
+        Assert.Equal(0x3F80, WeightMatrix.ToBFloat16(BitConverter.UInt32BitsToSingle(0x3F808000)));   // tie → even
+        Assert.Equal(0x3F82, WeightMatrix.ToBFloat16(BitConverter.UInt32BitsToSingle(0x3F818000)));   // tie → even (up)
+        Assert.Equal(0x3F81, WeightMatrix.ToBFloat16(BitConverter.UInt32BitsToSingle(0x3F808001)));
+        Assert.True(float.IsNaN(BitConverter.UInt32BitsToSingle((uint)WeightMatrix.ToBFloat16(float.NaN) << 16)));
+    }
+
+    [Fact]
+    public void Reduced_types_are_thread_count_invariant()
+    {
+        var rng = new Random(3);
+        float[] w = Enumerable.Range(0, 300 * 200).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] x = Enumerable.Range(0, 20 * 200).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        foreach (WeightType t in new[] { WeightType.BFloat16, WeightType.Float16, WeightType.Int8 })
+        {
+            var m = WeightMatrix.FromFloat32(w, 300, 200, null, t);
+            var a = new float[20 * 300];
+            var b = new float[20 * 300];
+            MatMul.Multiply(x, 20, m, a, 1);
+            MatMul.Multiply(x, 20, m, b, 2);
+            Assert.Equal(a, b);
+        }
+    }
+}
