@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
 
 namespace BarkSharp.Tensors;
@@ -139,34 +140,47 @@ public sealed class WeightMatrix
     /// Widens rows <c>[k0, k0 + kc)</c> of panel <paramref name="panel"/> to float32 <c>[kc, 32]</c> (int8 without its
     /// scales, which <see cref="MatMul"/> applies to the finished sums).
     /// </summary>
-    internal void WidenSlice(int panel, int k0, int kc, Span<float> destination)
+    internal unsafe void WidenSlice(int panel, int k0, int kc, Span<float> destination)
     {
         int offset = (panel * Cols + k0) * PanelWidth, count = kc * PanelWidth;
-        switch (Type)
+        if (destination.Length < count) throw new ArgumentException("destination too short.", nameof(destination));
+        fixed (float* dst = destination)
         {
-            case WeightType.Float32:
-                PackedF32.AsSpan(offset, count).CopyTo(destination);
-                break;
-            case WeightType.BFloat16:
-                {
-                    ReadOnlySpan<ushort> src = PackedU16.AsSpan(offset, count);
-                    Span<uint> dst = MemoryMarshal.Cast<float, uint>(destination);
-                    System.Numerics.Tensors.TensorPrimitives.ShiftLeft(Widen(src, dst), 16, dst[..count]);
+            switch (Type)
+            {
+                case WeightType.Float32:
+                    PackedF32.AsSpan(offset, count).CopyTo(destination);
                     break;
-                }
-            case WeightType.Float16:
-                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(PackedU16.AsSpan(offset, count)), destination);
-                break;
-            case WeightType.Int8:
-                System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<sbyte, float>(PackedI8.AsSpan(offset, count), destination[..count]);
-                break;
+                case WeightType.BFloat16:
+                    fixed (ushort* src = &PackedU16![offset])
+                        for (int i = 0; i < count; i += 32)
+                        {
+                            Vector512<ushort> v = Vector512.Load(src + i);
+                            Vector512.ShiftLeft(Vector512.WidenLower(v), 16).AsSingle().Store(dst + i);
+                            Vector512.ShiftLeft(Vector512.WidenUpper(v), 16).AsSingle().Store(dst + i + 16);
+                        }
+                    break;
+                case WeightType.Float16:
+                    System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(PackedU16.AsSpan(offset, count)), destination);
+                    break;
+                case WeightType.Int8:
+                    fixed (sbyte* src = &PackedI8![offset])
+                    {
+                        int i = 0;
+                        for (; i + 64 <= count; i += 64)
+                        {
+                            Vector512<sbyte> v = Vector512.Load(src + i);
+                            Vector512<short> lo = Vector512.WidenLower(v), hi = Vector512.WidenUpper(v);
+                            Vector512.ConvertToSingle(Vector512.WidenLower(lo)).Store(dst + i);
+                            Vector512.ConvertToSingle(Vector512.WidenUpper(lo)).Store(dst + i + 16);
+                            Vector512.ConvertToSingle(Vector512.WidenLower(hi)).Store(dst + i + 32);
+                            Vector512.ConvertToSingle(Vector512.WidenUpper(hi)).Store(dst + i + 48);
+                        }
+                        for (; i < count; i++) dst[i] = src[i];
+                    }
+                    break;
+            }
         }
-    }
-
-    private static ReadOnlySpan<uint> Widen(ReadOnlySpan<ushort> src, Span<uint> dst)
-    {
-        System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<ushort, uint>(src, dst[..src.Length]);
-        return dst[..src.Length];
     }
 
     /// <summary>float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).</summary>
