@@ -325,7 +325,7 @@ public sealed partial class HubClient : IDisposable
             await using var file = new FileStream(incomplete, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
             using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var clock = Stopwatch.StartNew();
-            TimeSpan lastReport = TimeSpan.Zero;
+            TimeSpan lastReport = -ProgressInterval; // report the first bytes at once
             long transferred = 0;
             try
             {
