@@ -33,17 +33,19 @@ internal static class PretrainedSource
         }
         // Preset files come later, one voice at a time, from the same commit as the rest of the snapshot.
         HubOptions pinned = (options ?? new HubOptions()) with { Revision = commit, CheckForUpdates = false };
-        return (folder, relative =>
+        return (folder, FetchPreset);
+
+        string? FetchPreset(string relative)
         {
             using var hub = new HubClient(pinned, loggerFactory);
             return Wait(hub.TryGetFileAsync(repoId, relative, progress: null, CancellationToken.None));
-        });
+        }
     }
 
     private static string RepoIdOrThrow(string modelIdOrFolder)
     {
         if (HubClient.IsRepoId(modelIdOrFolder)) return modelIdOrFolder;
-        throw new BarkException($"'{modelIdOrFolder}' is neither an existing model folder nor a hub repository id (like 'suno/bark-small'). " +
+        throw new BarkConfigException($"'{modelIdOrFolder}' is neither an existing model folder nor a hub repository id (like 'suno/bark-small'). " +
                                 "Pass the folder of a downloaded Bark model or a repository id.");
     }
 

@@ -248,7 +248,7 @@ public sealed class HubClientTests : IDisposable
     {
         using BarkModel model = BarkModel.FromPretrained(Fixtures.TinyBark);
         Assert.Equal(Path.GetFullPath(Fixtures.TinyBark), model.ModelFolder);
-        var e = Assert.Throws<BarkException>(() => BarkModel.FromPretrained("/no/such/folder"));
+        var e = Assert.Throws<BarkConfigException>(() => BarkModel.FromPretrained("/no/such/folder"));
         Assert.Contains("neither an existing model folder nor a hub repository id", e.Message);
         Assert.True(HubClient.IsRepoId("suno/bark-small"));
         Assert.False(HubClient.IsRepoId("../bark"));
