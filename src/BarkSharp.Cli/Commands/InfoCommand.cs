@@ -87,7 +87,7 @@ internal static class InfoCommand
             foreach ((string name, Dictionary<string, object> values) in sub)
             {
                 string details = string.Join(", ", values.Where(v => v.Key != "parameters")
-                    .Select(v => $"{v.Key} {(v.Value is int[] a ? "[" + string.Join(", ", a) + "]" : v.Value)}"));
+                    .Select(v => $"{v.Key} {v.Value switch { int[] a => "[" + string.Join(", ", a) + "]", bool b => b ? "true" : "false", var x => x }}"));
                 await o.WriteLineAsync($"{name,-17} {(long)values["parameters"],13:N0} parameters  {details}");
             }
             return ExitCodes.Success;

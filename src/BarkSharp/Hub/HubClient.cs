@@ -37,6 +37,8 @@ public sealed partial class HubClient : IDisposable
     public HubClient(HubOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         Options = (options ?? new HubOptions()).WithDefaults();
+        if (Options.Revision!.Length == 0 || Options.Revision.Contains('\\') || Options.Revision.Split('/').Any(s => s is "" or "." or ".."))
+            throw new ArgumentException($"'{Options.Revision}' is not a branch, tag or commit name.", nameof(options));
         _cache = new HubCache(Options.CacheDirectory!);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<HubClient>();
         _http = Options.HttpHandler is { } handler
