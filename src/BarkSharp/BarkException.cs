@@ -83,3 +83,44 @@ public sealed class BarkVoiceException : BarkException
     /// <summary>The preset name or file the problem is about; null for presets built from arrays.</summary>
     public string? Preset { get; }
 }
+
+/// <summary>What went wrong while resolving or downloading a hub file; see <see cref="BarkHubException"/>.</summary>
+public enum HubErrorKind
+{
+    /// <summary>The repository does not exist, or it is private or gated and no (valid) token was sent.</summary>
+    RepositoryNotFound,
+    /// <summary>The repository has no such file at this revision.</summary>
+    FileNotFound,
+    /// <summary>The branch, tag or commit does not exist in the repository.</summary>
+    RevisionNotFound,
+    /// <summary>The hub refused the token or asks for access to be granted (gated repository).</summary>
+    AccessDenied,
+    /// <summary>Offline mode (<c>HF_HUB_OFFLINE</c>) and the cache does not hold what is needed.</summary>
+    NotCached,
+    /// <summary>The hub could not be reached, answered with an error, or the transfer broke off or stalled.</summary>
+    Network,
+    /// <summary>The downloaded bytes do not match the size or checksum the hub announced; they were discarded.</summary>
+    Integrity,
+}
+
+/// <summary>A file of a Hugging Face hub repository could not be resolved, downloaded or verified.</summary>
+public sealed class BarkHubException : BarkException
+{
+    /// <summary>Creates the exception.</summary>
+    public BarkHubException(HubErrorKind kind, string repoId, string? fileName, string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Kind = kind;
+        RepoId = repoId;
+        FileName = fileName;
+    }
+
+    /// <summary>What went wrong.</summary>
+    public HubErrorKind Kind { get; }
+
+    /// <summary>The repository, e.g. <c>suno/bark-small</c>.</summary>
+    public string RepoId { get; }
+
+    /// <summary>The file's path in the repository, or null when the problem is not about one file.</summary>
+    public string? FileName { get; }
+}

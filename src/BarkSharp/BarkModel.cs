@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using BarkSharp.Configuration;
 using BarkSharp.Generation;
+using BarkSharp.Hub;
 using BarkSharp.IO;
 using BarkSharp.Models;
 using BarkSharp.Models.Encodec;
@@ -75,19 +76,42 @@ public sealed class BarkModel : IDisposable
     }
 
     /// <summary>
-    /// Loads a model from a Hugging Face model folder: <c>config.json</c>, <c>generation_config.json</c> (optional;
-    /// class defaults otherwise) and <c>model.safetensors</c> or <c>pytorch_model.bin</c>.
+    /// Loads a model from a Hugging Face model folder, or from a hub repository such as <c>suno/bark-small</c>:
+    /// <c>config.json</c>, <c>generation_config.json</c> (optional; class defaults otherwise) and
+    /// <c>model.safetensors</c> or <c>pytorch_model.bin</c>.
     /// </summary>
+    /// <param name="modelIdOrFolder">
+    /// A folder (used when it exists), or a repository id whose files are downloaded into huggingface_hub's cache on
+    /// first use and read from there afterwards (see <see cref="Hub.HubClient"/> and <see cref="BarkModelOptions.Hub"/>).
+    /// </param>
+    /// <param name="options">Weights, threads and hub settings.</param>
+    /// <param name="loggerFactory">Receives load and download messages.</param>
     /// <exception cref="BarkException">The folder or a file is missing, or the checkpoint does not match the config.</exception>
-    public static BarkModel FromPretrained(string modelFolder, BarkModelOptions? options = null, ILoggerFactory? loggerFactory = null)
+    /// <exception cref="BarkHubException">The repository cannot be downloaded (not found, offline and not cached, network, corrupt download).</exception>
+    public static BarkModel FromPretrained(string modelIdOrFolder, BarkModelOptions? options = null, ILoggerFactory? loggerFactory = null) =>
+        Load(modelIdOrFolder, options, loggerFactory, downloadProgress: null, CancellationToken.None);
+
+    /// <summary>Loads a model on a worker thread, reporting download progress; see <see cref="FromPretrained"/>.</summary>
+    /// <param name="modelIdOrFolder">A model folder or a hub repository id.</param>
+    /// <param name="options">Weights, threads and hub settings.</param>
+    /// <param name="loggerFactory">Receives load and download messages.</param>
+    /// <param name="downloadProgress">Receives bytes and speed of each file downloaded from the hub.</param>
+    /// <param name="cancellationToken">Stops a download (resumed next time) or the load.</param>
+    public static Task<BarkModel> FromPretrainedAsync(string modelIdOrFolder, BarkModelOptions? options = null, ILoggerFactory? loggerFactory = null,
+        IProgress<DownloadProgress>? downloadProgress = null, CancellationToken cancellationToken = default) =>
+        Task.Run(() => Load(modelIdOrFolder, options, loggerFactory, downloadProgress, cancellationToken), cancellationToken);
+
+    private static BarkModel Load(string modelIdOrFolder, BarkModelOptions? options, ILoggerFactory? loggerFactory,
+        IProgress<DownloadProgress>? downloadProgress, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(modelIdOrFolder);
         options ??= new BarkModelOptions();
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<BarkModel>();
-        if (!Directory.Exists(modelFolder))
-            throw new BarkException($"model folder '{modelFolder}' does not exist. Pass the folder of a downloaded Bark model (config.json, model.safetensors or pytorch_model.bin).");
+        string modelFolder = PretrainedSource.ModelFolder(modelIdOrFolder, options, loggerFactory, downloadProgress, cancellationToken);
         BarkConfig config = BarkConfig.Load(Path.Combine(modelFolder, "config.json"));
         BarkGenerationConfig generation = BarkGenerationConfig.Load(Path.Combine(modelFolder, "generation_config.json"), optional: true);
         string weights = FindWeights(modelFolder, options.WeightsFileName);
+        cancellationToken.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
         using ITensorStore store = Checkpoint.OpenCheckpoint(weights);
         var root = new WeightReader(store);
@@ -102,11 +126,6 @@ public sealed class BarkModel : IDisposable
         if (options.MaxThreads is { } threads) model.MaxThreads = threads;
         return model;
     }
-
-    /// <summary>Loads a model on a worker thread; see <see cref="FromPretrained"/>.</summary>
-    public static Task<BarkModel> FromPretrainedAsync(string modelFolder, BarkModelOptions? options = null, ILoggerFactory? loggerFactory = null,
-        CancellationToken cancellationToken = default) =>
-        Task.Run(() => FromPretrained(modelFolder, options, loggerFactory), cancellationToken);
 
     /// <summary>A model with random weights of the shapes <paramref name="config"/> describes (tests and benchmarks; no file).</summary>
     public static BarkModel CreateRandom(BarkConfig config, int seed, BarkGenerationConfig? generationConfig = null, WeightType weightType = WeightType.Float32) => new(

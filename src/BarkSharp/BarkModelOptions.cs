@@ -1,3 +1,4 @@
+using BarkSharp.Hub;
 using BarkSharp.Tensors;
 
 namespace BarkSharp;
@@ -19,4 +20,10 @@ public sealed record BarkModelOptions
     /// <c>pytorch_model.bin</c>. Null picks safetensors when present.
     /// </summary>
     public string? WeightsFileName { get; init; }
+
+    /// <summary>
+    /// Where a model given as a hub repository id comes from: endpoint, token, cache folder, revision, offline mode
+    /// (huggingface_hub's environment variables when null). Unused for a local folder.
+    /// </summary>
+    public HubOptions? Hub { get; init; }
 }

@@ -1,3 +1,4 @@
+using BarkSharp.Hub;
 using BarkSharp.Tokenization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -44,23 +45,26 @@ public sealed partial class BarkProcessor
     public IReadOnlyList<string> AvailablePresets => _presets.Names;
 
     /// <summary>
-    /// Loads the processor of a Hugging Face Bark model folder: the tokenizer (<c>vocab.txt</c> or <c>tokenizer.json</c>,
-    /// <c>tokenizer_config.json</c>) and the voice preset index (<c>speaker_embeddings_path.json</c>, optional).
+    /// Loads the processor of a Hugging Face Bark model folder or hub repository: the tokenizer (<c>vocab.txt</c> or
+    /// <c>tokenizer.json</c>, <c>tokenizer_config.json</c>) and the voice preset index (<c>speaker_embeddings_path.json</c>,
+    /// optional). For a repository, preset <c>.npy</c> files are downloaded when a voice is first used.
     /// </summary>
-    /// <param name="modelFolder">A local snapshot such as <c>suno/bark-small</c>'s.</param>
+    /// <param name="modelIdOrFolder">A local snapshot such as <c>suno/bark-small</c>'s (used when the folder exists), or a hub repository id.</param>
     /// <param name="options">Defaults for <c>Process</c> calls; Transformers' when null.</param>
-    /// <param name="loggerFactory">Receives warnings about cut and empty texts; nothing is logged when null.</param>
+    /// <param name="loggerFactory">Receives warnings about cut and empty texts, and download messages; nothing is logged when null.</param>
+    /// <param name="hub">Endpoint, token, cache, revision and offline mode for a repository id; huggingface_hub's environment variables when null.</param>
     /// <exception cref="BarkException">The tokenizer files or the preset index are missing or malformed.</exception>
-    public static BarkProcessor FromPretrained(string modelFolder, BarkProcessorOptions? options = null, ILoggerFactory? loggerFactory = null)
+    /// <exception cref="BarkHubException">The repository cannot be downloaded (not found, offline and not cached, network).</exception>
+    public static BarkProcessor FromPretrained(string modelIdOrFolder, BarkProcessorOptions? options = null, ILoggerFactory? loggerFactory = null,
+        HubOptions? hub = null)
     {
-        ArgumentNullException.ThrowIfNull(modelFolder);
-        if (!Directory.Exists(modelFolder))
-            throw new BarkConfigException($"the model folder '{modelFolder}' does not exist.");
+        ArgumentNullException.ThrowIfNull(modelIdOrFolder);
         options ??= BarkProcessorOptions.Default;
         options.Validate();
+        (string folder, Func<string, string?>? fetchPreset) = PretrainedSource.ProcessorFolder(modelIdOrFolder, hub, loggerFactory, null, CancellationToken.None);
         return new BarkProcessor(
-            BarkTokenizer.FromPretrained(modelFolder),
-            VoicePresetIndex.Read(modelFolder),
+            BarkTokenizer.FromPretrained(folder),
+            VoicePresetIndex.Read(folder, fetchPreset),
             options,
             loggerFactory?.CreateLogger<BarkProcessor>() ?? NullLogger<BarkProcessor>.Instance);
     }

@@ -26,9 +26,13 @@ public sealed class TextToAudioPipeline : IDisposable
     /// <summary>The processor.</summary>
     public BarkProcessor Processor { get; }
 
-    /// <summary>Loads the model and processor from a model folder.</summary>
-    public static TextToAudioPipeline Create(string modelFolder, BarkModelOptions? options = null, ILoggerFactory? loggerFactory = null) =>
-        new(BarkModel.FromPretrained(modelFolder, options, loggerFactory), BarkProcessor.FromPretrained(modelFolder, loggerFactory: loggerFactory), ownsModel: true);
+    /// <summary>Loads the model and processor from a model folder or a hub repository id (downloaded on first use).</summary>
+    /// <param name="modelIdOrFolder">A model folder, or a repository id such as <c>suno/bark-small</c>.</param>
+    /// <param name="options">Weights, threads and hub settings (<see cref="BarkModelOptions.Hub"/> applies to the processor too).</param>
+    /// <param name="loggerFactory">Receives load, download and processor messages.</param>
+    public static TextToAudioPipeline Create(string modelIdOrFolder, BarkModelOptions? options = null, ILoggerFactory? loggerFactory = null) =>
+        new(BarkModel.FromPretrained(modelIdOrFolder, options, loggerFactory),
+            BarkProcessor.FromPretrained(modelIdOrFolder, loggerFactory: loggerFactory, hub: options?.Hub), ownsModel: true);
 
     /// <summary>Speaks <paramref name="text"/> (optionally in a voice) and returns the waveform and its sample rate.</summary>
     public TextToAudioOutput Run(string text, BarkGenerationOptions? forwardParams = null, string? voicePreset = null,

@@ -224,14 +224,20 @@ internal sealed class VoicePresetIndex
 
     private readonly Dictionary<string, Dictionary<string, string>> _entries;
     private readonly string[] _searchFolders;
+    private readonly Func<string, string?>? _fetch;
 
-    private VoicePresetIndex(string? indexPath, List<string> names, Dictionary<string, Dictionary<string, string>> entries, string[] searchFolders)
+    private VoicePresetIndex(string? indexPath, List<string> names, Dictionary<string, Dictionary<string, string>> entries, string[] searchFolders,
+        Func<string, string?>? fetch)
     {
         IndexPath = indexPath;
         Names = names;
         _entries = entries;
         _searchFolders = searchFolders;
+        _fetch = fetch;
     }
+
+    /// <summary>Every <c>.npy</c> path the index names, relative to the model folder, each once.</summary>
+    public IReadOnlyList<string> Files => [.. Names.SelectMany(n => _entries[n].Values).Distinct(StringComparer.Ordinal)];
 
     /// <summary>The index file, or null when the folder has none.</summary>
     public string? IndexPath { get; }
@@ -240,8 +246,13 @@ internal sealed class VoicePresetIndex
     public IReadOnlyList<string> Names { get; }
 
     /// <summary>Reads the index of <paramref name="modelFolder"/>; an empty index when it has none.</summary>
+    /// <param name="modelFolder">The model folder.</param>
+    /// <param name="fetch">
+    /// Called with a preset file's relative path when no search folder has it (a hub snapshot fetches it on demand);
+    /// returns its local path, or null when it cannot be had.
+    /// </param>
     /// <exception cref="BarkConfigException">The index exists but is malformed.</exception>
-    public static VoicePresetIndex Read(string modelFolder)
+    public static VoicePresetIndex Read(string modelFolder, Func<string, string?>? fetch = null)
     {
         string path = Path.Combine(modelFolder, "speaker_embeddings_path.json");
         string processorConfig = Path.Combine(modelFolder, "processor_config.json");
@@ -259,12 +270,12 @@ internal sealed class VoicePresetIndex
             if (!doc.RootElement.TryGetProperty("speaker_embeddings", out root) || root.ValueKind != JsonValueKind.Object)
             {
                 doc.Dispose();
-                return new VoicePresetIndex(null, [], [], [modelFolder]);
+                return new VoicePresetIndex(null, [], [], [modelFolder], fetch);
             }
         }
         else
         {
-            return new VoicePresetIndex(null, [], [], [modelFolder]);
+            return new VoicePresetIndex(null, [], [], [modelFolder], fetch);
         }
 
         using (doc)
@@ -295,7 +306,7 @@ internal sealed class VoicePresetIndex
                 names.Add(p.Name);
                 entries[p.Name] = files;
             }
-            return new VoicePresetIndex(path, names, entries, [.. folders]);
+            return new VoicePresetIndex(path, names, entries, [.. folders], fetch);
         }
     }
 
@@ -321,7 +332,7 @@ internal sealed class VoicePresetIndex
         {
             if (!files.TryGetValue(key, out string? relative))
                 throw new BarkVoiceException(name, $"voice preset '{name}': {IndexPath} gives no '{key}' file for it.");
-            string? path = _searchFolders.Select(folder => Path.Combine(folder, relative)).FirstOrDefault(File.Exists);
+            string? path = _searchFolders.Select(folder => Path.Combine(folder, relative)).FirstOrDefault(File.Exists) ?? _fetch?.Invoke(relative);
             if (path is null)
                 throw new BarkVoiceException(name, $"voice preset '{name}': its {key} file '{relative}' is not in {string.Join(" or ", _searchFolders.Select(Path.GetFullPath))}. " +
                                                    "Download the model's speaker_embeddings folder (e.g. with `huggingface-cli download <repo> --include \"speaker_embeddings/*\"`).");

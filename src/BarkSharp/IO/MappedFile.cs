@@ -14,9 +14,10 @@ internal sealed unsafe class MappedFile : IDisposable
         Path = path;
         try
         {
-            Length = new FileInfo(path).Length;
-            if (Length == 0) return;
+            // The stream's length, not FileInfo's: a hub snapshot file is a symbolic link, and FileInfo describes the link.
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            Length = stream.Length;
+            if (Length == 0) return;
             _map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
             _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
             _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _pointer);

@@ -1,0 +1,187 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using BarkSharp.Generation;
+using BarkSharp.IO;
+
+namespace BarkSharp.Cli.Commands;
+
+/// <summary><c>bark say</c>: text → WAV, with per-stage statistics afterwards.</summary>
+internal static class SayCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var text = new Argument<string[]>("TEXT")
+        {
+            Description = "The text to speak. Several arguments are joined with spaces (with --batch, each is one sample). " +
+                          "Without TEXT and -f, the text is read from stdin.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var file = new Option<string?>("--file", "-f") { Description = "Read the text from this file ('-' for stdin); with --batch, one sample per non-empty line.", HelpName = "FILE" };
+        var output = new Option<string>("--output", "-o") { Description = "The WAV file to write (with --batch: OUT_0.wav, OUT_1.wav, …).", DefaultValueFactory = _ => "bark.wav", HelpName = "OUT" };
+        var model = new ModelSelection();
+        var voice = new Option<string?>("--voice", "-v") { Description = "Voice preset name (see 'bark voices', e.g. v2/en_speaker_6) or a .npz voice prompt.", HelpName = "VOICE" };
+        var seed = new Option<ulong?>("--seed") { Description = "Random seed; the same seed gives the same audio. Default: a random one, printed.", HelpName = "N" };
+        var greedy = new Option<bool>("--greedy") { Description = "Decode greedily (argmax) in every stage: deterministic, often monotonous." };
+        var textTemp = new Option<double?>("--text-temp") { Description = "Sampling temperature of the semantic (text) stage (checkpoint default 0.7; suno's text_temp).", HelpName = "T" };
+        var waveformTemp = new Option<double?>("--waveform-temp") { Description = "Sampling temperature of the coarse stage (checkpoint default 0.7; suno's waveform_temp).", HelpName = "T" };
+        var fineTemp = new Option<double?>("--fine-temp") { Description = "Sampling temperature of the fine stage (checkpoint default 0.5).", HelpName = "T" };
+        var minEosP = new Option<double?>("--min-eos-p") { Description = "End the semantic stage once the end token's probability exceeds this (e.g. 0.2); default: only when it wins.", HelpName = "P" };
+        var maxSemantic = new Option<int?>("--max-semantic-tokens") { Description = "At most this many semantic tokens (Transformers' semantic_max_new_tokens; 768 ≈ 14 s of audio).", HelpName = "N" };
+        var format = FormatOption();
+        var threads = new Option<int?>("--threads") { Description = "Threads to use (default: all cores). Results do not depend on it.", HelpName = "N" };
+        var saveVoice = new Option<string?>("--save-voice") { Description = "Also write the generated voice as a suno-format .npz prompt, usable with --voice.", HelpName = "NPZ" };
+        var batch = new Option<bool>("--batch") { Description = "Generate every TEXT argument, or every line of -f FILE, as one sample of a single batch." };
+
+        var command = new Command("say", "Speak text into a WAV file.\nExample: bark say \"Hello from Bark\" -o hello.wav --voice v2/en_speaker_6")
+        {
+            text, file, output, voice, seed, greedy, textTemp, waveformTemp, fineTemp, minEosP, maxSemantic, format, threads, saveVoice, batch,
+        };
+        model.AddTo(command);
+
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            bool isBatch = result.GetValue(batch);
+            IReadOnlyList<string> texts = ReadTexts(context, result.GetValue(text) ?? [], result.GetValue(file), isBatch);
+            BarkGenerationOptions options = GenerationOptions(result, seed, greedy, textTemp, waveformTemp, fineTemp, minEosP, maxSemantic);
+            int? threadCount = result.GetValue(threads);
+            if (threadCount is < 1) throw new CliException(ExitCodes.Usage, "--threads must be at least 1.");
+            string outPath = result.GetValue(output)!;
+            string? voicePath = result.GetValue(saveVoice);
+            string[] wavPaths = OutputPaths(outPath, texts.Count, isBatch);
+            string[]? npzPaths = voicePath is null ? null : OutputPaths(voicePath, texts.Count, isBatch);
+            OutputFiles.CheckWritable([.. wavPaths, .. npzPaths ?? []]);
+
+            BarkProcessor processor = model.LoadProcessor(result, context);
+            string? voiceName = result.GetValue(voice);
+            VoicePreset? preset = voiceName is null ? null : processor.LoadVoicePreset(voiceName);
+            BarkInputs inputs = preset is null ? processor.Process(texts) : processor.Process(texts, preset);
+            for (int i = 0; i < texts.Count; i++)
+                if (inputs.Truncated[i])
+                    await context.Error.WriteLineAsync($"warning: text {i} has {inputs.TokenCounts[i]} tokens; only the first {BarkProcessor.SemanticTextLength} are spoken. " +
+                                                       "Split it into shorter pieces (see 'bark tokenize').");
+
+            ProgressView view = ProgressView.Create(context);
+            BarkGeneration generation = await view.RunAsync(async () =>
+            {
+                using BarkModel bark = await model.LoadModelAsync(result, context, view, threadCount, cancellationToken);
+                return await bark.GenerateAsync(inputs, options, view.Generation, cancellationToken);
+            });
+
+            cancellationToken.ThrowIfCancellationRequested();
+            WavFormat wavFormat = result.GetValue(format);
+            for (int i = 0; i < texts.Count; i++)
+            {
+                OutputFiles.Write(wavPaths[i], path => WavWriter.Write(path, generation.Audio[i], generation.SampleRate, wavFormat));
+                await context.Out.WriteLineAsync($"wrote {wavPaths[i]} ({generation.Audio[i].Length / (double)generation.SampleRate:F2} s, {generation.SampleRate} Hz, {FormatName(wavFormat)})");
+                if (npzPaths is not null)
+                {
+                    VoicePreset generated = generation.ToVoicePreset(i);
+                    OutputFiles.Write(npzPaths[i], generated.SaveNpz);
+                    await context.Out.WriteLineAsync($"wrote {npzPaths[i]} (voice prompt: {generated.SemanticPrompt.Length} semantic tokens, {generated.FinePrompt[0].Length} frames)");
+                }
+            }
+            await Statistics.WriteAsync(context.Out, generation.Timings, options, texts.Count);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>The <c>--format</c> option shared with <c>bark decode</c>.</summary>
+    public static Option<WavFormat> FormatOption() => new("--format")
+    {
+        Description = "WAV sample format: pcm16 (16-bit integers) or float32.",
+        DefaultValueFactory = _ => WavFormat.Pcm16,
+        CustomParser = r => r.Tokens.Single().Value.ToLowerInvariant() switch
+        {
+            "pcm16" => WavFormat.Pcm16,
+            "float32" => WavFormat.Float32,
+            string other => Fail(r, $"--format must be pcm16 or float32, not '{other}'."),
+        },
+        HelpName = "pcm16|float32",
+    };
+
+    public static string FormatName(WavFormat format) => format == WavFormat.Float32 ? "float32" : "pcm16";
+
+    private static WavFormat Fail(System.CommandLine.Parsing.ArgumentResult result, string message)
+    {
+        result.AddError(message);
+        return default;
+    }
+
+    private static IReadOnlyList<string> ReadTexts(CliContext context, string[] arguments, string? file, bool batch)
+    {
+        if (arguments.Length > 0 && file is not null)
+            throw new CliException(ExitCodes.Usage, "give the text either as arguments or with -f FILE, not both.");
+        string? whole = null;
+        if (file is not null)
+        {
+            if (file == "-")
+            {
+                whole = context.Input?.ReadToEnd() ?? throw new CliException(ExitCodes.Usage, "-f - reads stdin, but stdin is a terminal; pipe the text in.");
+            }
+            else
+            {
+                try
+                {
+                    whole = File.ReadAllText(file);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new CliException(ExitCodes.Usage, $"cannot read the text file '{file}': {e.Message}");
+                }
+            }
+        }
+        else if (arguments.Length == 0)
+        {
+            whole = context.Input?.ReadToEnd() ?? throw new CliException(ExitCodes.Usage,
+                "no text: give it as an argument (bark say \"Hello\" -o hello.wav), with -f FILE, or on stdin.");
+        }
+
+        string[] texts = whole is null
+            ? batch ? arguments : [string.Join(' ', arguments)]
+            : batch ? whole.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray() : [whole.Trim()];
+        if (texts.Length == 0 || texts.Any(string.IsNullOrWhiteSpace))
+        {
+            int empty = Array.FindIndex(texts, string.IsNullOrWhiteSpace);
+            throw new CliException(ExitCodes.Usage, texts.Length == 0 || !batch
+                ? "the text is empty; Bark needs something to say."
+                : $"text {empty} of the batch is empty; Bark needs something to say in every sample.");
+        }
+        return texts;
+    }
+
+    private static BarkGenerationOptions GenerationOptions(ParseResult result, Option<ulong?> seed, Option<bool> greedy, Option<double?> textTemp,
+        Option<double?> waveformTemp, Option<double?> fineTemp, Option<double?> minEosP, Option<int?> maxSemantic)
+    {
+        double? text = result.GetValue(textTemp), waveform = result.GetValue(waveformTemp), fine = result.GetValue(fineTemp), eos = result.GetValue(minEosP);
+        int? max = result.GetValue(maxSemantic);
+        bool isGreedy = result.GetValue(greedy);
+        if (isGreedy && (text ?? waveform ?? fine) is not null)
+            throw new CliException(ExitCodes.Usage, "--greedy decodes without sampling; it cannot be combined with --text-temp, --waveform-temp or --fine-temp.");
+        foreach ((string name, double? value) in new[] { ("--text-temp", text), ("--waveform-temp", waveform), ("--fine-temp", fine) })
+            if (value is <= 0 or > 10 || (value is { } v && !double.IsFinite(v)))
+                throw new CliException(ExitCodes.Usage, $"{name} must be a temperature above 0 (typically 0.5–1.0), not {value?.ToString(CultureInfo.InvariantCulture)}.");
+        if (eos is < 0 or > 1) throw new CliException(ExitCodes.Usage, "--min-eos-p is a probability between 0 and 1.");
+        if (max is < 1) throw new CliException(ExitCodes.Usage, "--max-semantic-tokens must be at least 1.");
+
+        BarkGenerationOptions options = isGreedy ? BarkGenerationOptions.Greedy : new BarkGenerationOptions();
+        return options with
+        {
+            Seed = result.GetValue(seed) ?? (ulong)RandomNumberGenerator.GetInt32(int.MaxValue),
+            MinEosP = eos,
+            Semantic = options.Semantic with { Temperature = text, DoSample = text is null ? options.Semantic.DoSample : true, MaxNewTokens = max },
+            Coarse = options.Coarse with { Temperature = waveform, DoSample = waveform is null ? options.Coarse.DoSample : true },
+            Fine = options.Fine with { Temperature = fine },
+        };
+    }
+
+    /// <summary>OUT for one sample; OUT_0.ext, OUT_1.ext, … for a batch.</summary>
+    private static string[] OutputPaths(string path, int count, bool batch)
+    {
+        if (!batch) return [path];
+        string extension = Path.GetExtension(path);
+        string stem = path[..^extension.Length];
+        return [.. Enumerable.Range(0, count).Select(i => $"{stem}_{i}{extension}")];
+    }
+}

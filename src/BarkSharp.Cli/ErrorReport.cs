@@ -1,0 +1,26 @@
+namespace BarkSharp.Cli;
+
+/// <summary>An error a command reports with its own exit code and message.</summary>
+internal sealed class CliException(int exitCode, string message, Exception? innerException = null) : Exception(message, innerException)
+{
+    /// <summary>The process exit code.</summary>
+    public int ExitCode { get; } = exitCode;
+}
+
+/// <summary>Turns an exception into one message for a person and an exit code (<see cref="ExitCodes"/>).</summary>
+internal static class ErrorReport
+{
+    public static async Task<int> WriteAsync(TextWriter error, Exception e, CancellationToken cancellationToken)
+    {
+        (int code, string message) = e switch
+        {
+            OperationCanceledException when cancellationToken.IsCancellationRequested => (ExitCodes.Cancelled, "cancelled; no output was written."),
+            CliException c => (c.ExitCode, c.Message),
+            BarkVoiceException or BarkInputException or ArgumentException => (ExitCodes.Usage, e.Message),
+            BarkHubException or BarkException => (ExitCodes.ModelUnavailable, e.Message),
+            _ => (ExitCodes.InternalError, $"internal error ({e.GetType().Name}): {e.Message}\nThis is a bug in BarkSharp; please report it with the command you ran.\n{e.StackTrace}"),
+        };
+        await error.WriteLineAsync("bark: " + message);
+        return code;
+    }
+}
