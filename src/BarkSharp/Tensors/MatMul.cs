@@ -13,7 +13,7 @@ namespace BarkSharp.Tensors;
 /// input blocks, so the result is the same for any thread count, tile shape or row count.
 /// </para>
 /// </summary>
-public static class MatMul
+public static partial class MatMul
 {
     private const int Nr = WeightMatrix.PanelWidth;
     private const int Mr = 12;
@@ -65,6 +65,18 @@ public static class MatMul
     {
         public void Run(int p0, int p1)
         {
+            if (n == 1 && HasDecodeKernel(w.Type))
+            {
+                DecodeRow(x, k, w, firstPanel, p0, p1, rowStart, rowCount, y);
+                Finish(p0, p1);
+                return;
+            }
+            RunTiled(p0, p1);
+            Finish(p0, p1);
+        }
+
+        private void RunTiled(int p0, int p1)
+        {
             float* tile = stackalloc float[Mr * Nr];
             float* widened = stackalloc float[packed == null ? Kc * Nr : 1];
             for (int kb = 0; kb < k; kb += Kc)
@@ -105,6 +117,10 @@ public static class MatMul
                     }
                 }
             }
+        }
+
+        private void Finish(int p0, int p1)
+        {
             float[]? bias = w.Bias, scales = w.Scales;
             if (bias is not null || scales is not null)
             {

@@ -71,3 +71,32 @@ public class WeightTypeTests
         }
     }
 }
+
+/// <summary>The one-row decode kernel and the tiled prefill kernel compute identical bits for the same row.</summary>
+public class MatMulBatchInvarianceTests
+{
+    [Theory]
+    [InlineData(WeightType.Float32)]
+    [InlineData(WeightType.BFloat16)]
+    [InlineData(WeightType.Int8)]
+    [InlineData(WeightType.Float16)]
+    public void One_row_equals_the_same_row_inside_a_batch(WeightType type)
+    {
+        var rng = new Random(9);
+        int rows = 300, cols = 530, n = 13;
+        float[] w = Enumerable.Range(0, rows * cols).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        float[] x = Enumerable.Range(0, n * cols).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+        var m = WeightMatrix.FromFloat32(w, rows, cols, null, type);
+        var batch = new float[n * rows];
+        MatMul.Multiply(x, n, m, batch, 2);
+        for (int i = 0; i < n; i += 6)
+        {
+            var single = new float[rows];
+            MatMul.Multiply(x.AsSpan(i * cols, cols), 1, m, single, 2);
+            Assert.Equal(batch.AsSpan(i * rows, rows).ToArray(), single);
+            var part = new float[77];
+            MatMul.MultiplyRows(x.AsSpan(i * cols, cols), 1, m, 101, 77, part, 1);
+            Assert.Equal(single.AsSpan(101, 77).ToArray(), part);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace BarkSharp.Tensors;
+
+/// <summary>
+/// The decode path of <see cref="MatMul"/> (one activation row): four panels at a time, eight independent FMA chains,
+/// the weights widened in registers straight from their stored type, so a step streams each weight byte once.
+/// Each output is still one chain over the input index in order — the same numbers the tiled path computes.
+/// </summary>
+public static partial class MatMul
+{
+    /// <summary>Loads 32 weights (one panel row) as two float vectors.</summary>
+    private interface IPanelLoader
+    {
+        static abstract unsafe (Vector512<float> Lo, Vector512<float> Hi) Load(void* panel, long element);
+    }
+
+    private readonly struct Float32Loader : IPanelLoader
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe (Vector512<float>, Vector512<float>) Load(void* panel, long element)
+        {
+            float* p = (float*)panel + element;
+            return (Vector512.Load(p), Vector512.Load(p + 16));
+        }
+    }
+
+    private readonly struct BFloat16Loader : IPanelLoader
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe (Vector512<float>, Vector512<float>) Load(void* panel, long element)
+        {
+            Vector512<ushort> v = Vector512.Load((ushort*)panel + element);
+            return (Vector512.ShiftLeft(Vector512.WidenLower(v), 16).AsSingle(), Vector512.ShiftLeft(Vector512.WidenUpper(v), 16).AsSingle());
+        }
+    }
+
+    private readonly struct Int8Loader : IPanelLoader
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static unsafe (Vector512<float>, Vector512<float>) Load(void* panel, long element)
+        {
+            Vector256<sbyte> v = Vector256.Load((sbyte*)panel + element);
+            Vector512<short> s = Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v));
+            return (Vector512.ConvertToSingle(Vector512.WidenLower(s)), Vector512.ConvertToSingle(Vector512.WidenUpper(s)));
+        }
+    }
+
+    /// <summary>True when <see cref="DecodeRow"/> handles this weight type.</summary>
+    private static bool HasDecodeKernel(WeightType type) => type is WeightType.Float32 or WeightType.BFloat16 or WeightType.Int8;
+
+    /// <summary><c>y[p·32 + j] = Σ_k x[k] · W(p, k, j)</c> for panels <c>[p0, p1)</c>, written to <paramref name="y"/> at column <c>p·32 − rowStart</c>.</summary>
+    private static unsafe void DecodeRow(float* x, int k, WeightMatrix w, int firstPanel, int p0, int p1, int rowStart, int rowCount, float* y)
+    {
+        switch (w.Type)
+        {
+            case WeightType.Float32:
+                fixed (float* b = w.PackedF32) DecodePanels<Float32Loader>(x, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
+                break;
+            case WeightType.BFloat16:
+                fixed (ushort* b = w.PackedU16) DecodePanels<BFloat16Loader>(x, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
+                break;
+            case WeightType.Int8:
+                fixed (sbyte* b = w.PackedI8) DecodePanels<Int8Loader>(x, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
+                break;
+            default:
+                throw new InvalidOperationException($"no decode kernel for {w.Type}");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DecodePanels<TLoader>(float* x, int k, void* packed, int firstPanel, int p0, int p1, int rowStart, int rowCount, float* y)
+        where TLoader : struct, IPanelLoader
+    {
+        float* tile = stackalloc float[4 * Nr];
+        int p = p0;
+        for (; p + 4 <= p1; p += 4)
+        {
+            long s0 = (long)(firstPanel + p) * k * Nr, stride = (long)k * Nr;
+            Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+            for (int i = 0; i < k; i++)
+            {
+                Vector512<float> v = Vector512.Create(x[i]);
+                long e = s0 + (long)i * Nr;
+                var (l0, h0) = TLoader.Load(packed, e);
+                var (l1, h1) = TLoader.Load(packed, e + stride);
+                var (l2, h2) = TLoader.Load(packed, e + 2 * stride);
+                var (l3, h3) = TLoader.Load(packed, e + 3 * stride);
+                a0 = Vector512.FusedMultiplyAdd(v, l0, a0); a1 = Vector512.FusedMultiplyAdd(v, h0, a1);
+                b0 = Vector512.FusedMultiplyAdd(v, l1, b0); b1 = Vector512.FusedMultiplyAdd(v, h1, b1);
+                c0 = Vector512.FusedMultiplyAdd(v, l2, c0); c1 = Vector512.FusedMultiplyAdd(v, h2, c1);
+                d0 = Vector512.FusedMultiplyAdd(v, l3, d0); d1 = Vector512.FusedMultiplyAdd(v, h3, d1);
+            }
+            a0.Store(tile); a1.Store(tile + 16); b0.Store(tile + 32); b1.Store(tile + 48);
+            c0.Store(tile + 64); c1.Store(tile + 80); d0.Store(tile + 96); d1.Store(tile + 112);
+            Scatter(tile, 4, firstPanel + p, rowStart, rowCount, y);
+        }
+        for (; p < p1; p++)
+        {
+            long s0 = (long)(firstPanel + p) * k * Nr;
+            Vector512<float> a0 = default, a1 = default;
+            for (int i = 0; i < k; i++)
+            {
+                Vector512<float> v = Vector512.Create(x[i]);
+                var (l0, h0) = TLoader.Load(packed, s0 + (long)i * Nr);
+                a0 = Vector512.FusedMultiplyAdd(v, l0, a0); a1 = Vector512.FusedMultiplyAdd(v, h0, a1);
+            }
+            a0.Store(tile); a1.Store(tile + 16);
+            Scatter(tile, 1, firstPanel + p, rowStart, rowCount, y);
+        }
+    }
+
+    /// <summary>Copies the computed panels' outputs that fall inside <c>[rowStart, rowStart + rowCount)</c>.</summary>
+    private static unsafe void Scatter(float* tile, int panels, int panel, int rowStart, int rowCount, float* y)
+    {
+        for (int q = 0; q < panels; q++)
+        {
+            int col = (panel + q) * Nr - rowStart;
+            int j0 = Math.Max(0, -col), j1 = Math.Min(Nr, rowCount - col);
+            for (int j = j0; j < j1; j++) y[col + j] = tile[q * Nr + j];
+        }
+    }
+}
