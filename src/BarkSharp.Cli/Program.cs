@@ -78,6 +78,7 @@ public static class Program
         var root = new RootCommand("Bark text-to-audio (suno/bark-small, suno/bark) in pure managed .NET.\n" +
                                    "Example: bark say \"Hello from Bark\" -o hello.wav");
         root.Subcommands.Add(SayCommand.Create(context));
+        root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(TokenizeCommand.Create(context));
         root.Subcommands.Add(DecodeCommand.Create(context));
         root.Subcommands.Add(DownloadCommand.Create(context));

@@ -22,6 +22,9 @@ public sealed record BenchmarkOptions
     /// <summary>Storage type of the blocks' weights (<c>f32</c>, <c>bf16</c>, <c>f16</c>, <c>int8</c>).</summary>
     public Tensors.WeightType Weights { get; init; } = Tensors.WeightType.Float32;
 
+    /// <summary>Shapes to use instead of <see cref="Shape"/> (tests run the workload on a small model).</summary>
+    internal BarkConfig? ConfigOverride { get; init; }
+
     /// <summary>Skip the machine probe (FMA peak and read bandwidth) and report no fractions.</summary>
     public bool SkipProbe { get; init; }
 }
@@ -40,7 +43,7 @@ public static class BarkBenchmark
     /// <summary>Runs the workload and returns the report.</summary>
     public static BenchmarkReport Run(BenchmarkOptions options, IProgress<string>? log = null, CancellationToken cancellationToken = default)
     {
-        BarkConfig config = options.Shape switch
+        BarkConfig config = options.ConfigOverride ?? options.Shape switch
         {
             "bark-small" => BarkConfig.BarkSmall,
             "bark" or "bark-large" => BarkConfig.BarkLarge,

@@ -292,4 +292,15 @@ public sealed class CliTests : IDisposable
         Assert.False(File.Exists(Path.Combine(repo, "snapshots", FakeHub.Commit, "model.safetensors")));
         Assert.False(File.Exists(Path.Combine(repo, "blobs", hub.Etag("model.safetensors"))));
     }
+
+    [Fact]
+    public async Task Bench_rejects_unknown_shapes_and_weight_types()
+    {
+        var (code, _, err) = await Run(["bench", "--shape", "bark-huge"]);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("bark-huge", err);
+        (code, _, err) = await Run(["bench", "--weights", "q4"]);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("q4", err);
+    }
 }

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.Globalization;
+using BarkSharp.Diagnostics;
+
+namespace BarkSharp.Cli.Commands;
+
+/// <summary><c>bark bench</c>: the fixed Bark workload on random weights of the real shapes, timed per stage.</summary>
+internal static class BenchCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var shape = new Option<string>("--shape") { Description = "Model shapes: bark-small or bark.", DefaultValueFactory = _ => "bark-small" };
+        shape.AcceptOnlyFromAmong("bark-small", "bark");
+        var weights = new Option<string>("--weights") { Description = "Block weight storage: f32, bf16, f16 or int8.", DefaultValueFactory = _ => "f32" };
+        weights.AcceptOnlyFromAmong("f32", "bf16", "f16", "int8");
+        var threads = new Option<int>("--threads") { Description = "Kernel threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var batch = new Option<int>("--batch") { Description = "Sequences generated together.", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var command = new Command("bench", "Time every stage on random weights of the real shapes (no download): semantic 513-position prefill + " +
+            "256 decode steps, coarse 770 tokens in 60-token windows, one fine window, codec for 5.13 s of audio.")
+        {
+            shape, weights, threads, batch, json,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            int t = result.GetValue(threads), b = result.GetValue(batch);
+            if (t < 1 || b < 1)
+            {
+                await context.Error.WriteLineAsync("bark: --threads and --batch must be at least 1.");
+                return ExitCodes.Usage;
+            }
+            var options = new BenchmarkOptions
+            {
+                Shape = result.GetValue(shape)!,
+                Weights = BarkBenchmark.ParseWeightType(result.GetValue(weights)!),
+                Threads = t,
+                Batch = b,
+            };
+            var log = new Progress<string>(line => context.Error.WriteLine("bench: " + line));
+            BenchmarkReport report = await Task.Run(() => BarkBenchmark.Run(options, log, cancellationToken), cancellationToken);
+            await context.Out.WriteLineAsync(result.GetValue(json) ? report.ToJson() : FormatTable(report));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    internal static string FormatTable(BenchmarkReport r)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var lines = new List<string>
+        {
+            string.Create(c, $"{r.Machine.Cpu}: FMA peak {r.Machine.FmaGflops:F0} GFLOP/s, read {r.Machine.ReadGBs:F1} GB/s ({r.Threads} threads)"),
+            $"{r.Shape}, {r.Weights} weights, batch {r.Batch}",
+            "stage               seconds   tokens   ms/token        rate   of limit",
+        };
+        foreach (var (name, s) in r.Stages)
+        {
+            string rate = s.Gflops is { } g ? string.Create(c, $"{g,7:F1} GFLOP/s") : string.Create(c, $"{s.Gbs,7:F1} GB/s   ");
+            string fraction = s.Fraction is { } f ? string.Create(c, $"{f,8:P0}") : "       –";
+            lines.Add(string.Create(c, $"{name,-18} {s.Seconds,8:F2} {s.Tokens,8} {s.MsPerToken,10:F2} {rate} {fraction}"));
+        }
+        lines.Add(string.Create(c, $"total {r.TotalSeconds:F2} s for {r.AudioSeconds:F2} s of audio: real-time factor {r.Rtf:F2}; peak RSS {r.PeakRssMb:F0} MB"));
+        return string.Join(Environment.NewLine, lines);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using BarkSharp.Configuration;
+using BarkSharp.Diagnostics;
+using BarkSharp.Tensors;
+
+namespace BarkSharp.Tests.Diagnostics;
+
+public class BenchmarkTests
+{
+    /// <summary>The workload runs end to end (on narrow shapes here) and reports every stage in the documented JSON shape.</summary>
+    [Theory]
+    [InlineData(WeightType.Float32)]
+    [InlineData(WeightType.Int8)]
+    public void Workload_reports_every_stage_as_documented(WeightType weights)
+    {
+        BarkConfig small = BarkConfig.BarkSmall;
+        var narrow = small with
+        {
+            SemanticConfig = small.SemanticConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
+            CoarseAcousticsConfig = small.CoarseAcousticsConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
+            FineAcousticsConfig = small.FineAcousticsConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
+            CodecConfig = small.CodecConfig with { NumFilters = 2, HiddenSize = 16, CodebookDim = 16 },
+        };
+        BenchmarkReport report = BarkBenchmark.Run(new BenchmarkOptions { ConfigOverride = narrow, SkipProbe = true, Threads = 2, Weights = weights });
+        using JsonDocument doc = JsonDocument.Parse(report.ToJson());
+        JsonElement root = doc.RootElement;
+        Assert.Equal(BarkBenchmark.ShortName(weights), root.GetProperty("weights").GetString());
+        Assert.Equal(5.13, root.GetProperty("audio_seconds").GetDouble());
+        JsonElement stages = root.GetProperty("stages");
+        Assert.Equal(["semantic_prefill", "semantic_decode", "coarse_prefill", "coarse_decode", "fine", "codec"], stages.EnumerateObject().Select(p => p.Name).ToArray());
+        Assert.Equal(513, stages.GetProperty("semantic_prefill").GetProperty("tokens").GetInt32());
+        Assert.Equal(256, stages.GetProperty("semantic_decode").GetProperty("tokens").GetInt32());
+        Assert.True(stages.GetProperty("semantic_decode").TryGetProperty("gbs", out _));
+        Assert.True(stages.GetProperty("fine").TryGetProperty("gflops", out _));
+        // 770 coarse tokens: one prefill per 60-token window (13 windows), the rest are cached decode steps.
+        Assert.Equal(770 - 13, stages.GetProperty("coarse_decode").GetProperty("tokens").GetInt32());
+        Assert.Equal(6 * 1024, stages.GetProperty("fine").GetProperty("tokens").GetInt32());
+        Assert.Equal(385, stages.GetProperty("codec").GetProperty("tokens").GetInt32());
+        Assert.True(root.GetProperty("rtf").GetDouble() > 0);
+        Assert.True(root.GetProperty("peak_rss_mb").GetDouble() > 0);
+        Assert.Contains("real-time factor", BarkSharp.Cli.Commands.BenchCommand.FormatTable(report));
+    }
+
+    [Fact]
+    public void Weight_type_names_parse_and_unknown_ones_fail_clearly()
+    {
+        Assert.Equal(WeightType.BFloat16, BarkBenchmark.ParseWeightType("bf16"));
+        Assert.Equal(WeightType.Int8, BarkBenchmark.ParseWeightType("INT8"));
+        var e = Assert.Throws<BarkInputException>(() => BarkBenchmark.ParseWeightType("q4"));
+        Assert.Contains("q4", e.Message);
+    }
+}
