@@ -118,20 +118,18 @@ public sealed class VoicePreset
     public static IReadOnlyList<string> AvailablePresets(string modelFolder) => VoicePresetIndex.Read(modelFolder).Names;
 
     /// <summary>
-    /// The preset as NumPy arrays in suno's layout: <c>semantic_prompt</c> int64 [T_s], <c>coarse_prompt</c> int64 [2, T],
-    /// <c>fine_prompt</c> int32 [8, T].
+    /// The preset as NumPy arrays in suno's <c>.npz</c> layout, all int64: <c>semantic_prompt</c> [T_s],
+    /// <c>coarse_prompt</c> [2, T], <c>fine_prompt</c> [8, T]. (Suno's own files store <c>fine_prompt</c> as int32;
+    /// both load everywhere.)
     /// </summary>
     public IReadOnlyDictionary<string, NpyArray> ToArrays()
     {
         int coarseLength = CoarsePrompt[0].Length, fineLength = FinePrompt[0].Length;
-        var fine = new int[FineCodebooks * fineLength];
-        for (int r = 0; r < FineCodebooks; r++)
-            for (int t = 0; t < fineLength; t++) fine[r * fineLength + t] = (int)FinePrompt[r][t];
         return new OrderedDictionary<string, NpyArray>
         {
             ["semantic_prompt"] = NpyArray.FromInt64(SemanticPrompt, SemanticPrompt.Length),
             ["coarse_prompt"] = NpyArray.FromInt64([.. CoarsePrompt.SelectMany(r => r)], CoarseCodebooks, coarseLength),
-            ["fine_prompt"] = new NpyArray(DType.Int32, [FineCodebooks, fineLength], System.Runtime.InteropServices.MemoryMarshal.AsBytes(fine.AsSpan()).ToArray()),
+            ["fine_prompt"] = NpyArray.FromInt64([.. FinePrompt.SelectMany(r => r)], FineCodebooks, fineLength),
         };
     }
 

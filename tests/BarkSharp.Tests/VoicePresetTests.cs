@@ -62,7 +62,7 @@ public class VoicePresetTests
 
             IReadOnlyDictionary<string, NpyArray> arrays = NpzFile.Load(path);
             Assert.Equal(["semantic_prompt", "coarse_prompt", "fine_prompt"], arrays.Keys);
-            Assert.Equal([DType.Int64, DType.Int64, DType.Int32], arrays.Values.Select(a => a.DType));
+            Assert.Equal([DType.Int64, DType.Int64, DType.Int64], arrays.Values.Select(a => a.DType));
             Assert.Equal([8L, 750], arrays["fine_prompt"].Shape);
 
             VoicePreset back = VoicePreset.FromNpz(path);

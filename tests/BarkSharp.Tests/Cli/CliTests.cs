@@ -101,7 +101,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(reference.FinePrompt, voice.FinePrompt);
         Assert.Equal(expected.Frames[0], voice.FinePrompt[0].Length);
         IReadOnlyDictionary<string, NpyArray> arrays = NpzFile.Load(Out("voice.npz"));
-        Assert.Equal([DType.Int64, DType.Int64, DType.Int32], arrays.Values.Select(a => a.DType)); // suno's own dtypes
+        Assert.Equal([DType.Int64, DType.Int64, DType.Int64], arrays.Values.Select(a => a.DType)); // all int64, as --save-voice documents
 
         (code, _, stderr) = await Run(Say(Out("c.wav"), "Hello again", "--seed", "3", "--voice", Out("voice.npz")));
         Assert.True(code == 0, stderr);
