@@ -26,18 +26,31 @@ namespace BarkSharp;
 public sealed class BarkModel : IDisposable
 {
     private readonly ILogger _logger;
+    private readonly StageSlot<BarkCausalModel> _semantic;
+    private readonly StageSlot<BarkCausalModel> _coarse;
+    private readonly StageSlot<BarkFineModel> _fine;
+    private readonly StageSlot<EncodecDecoder> _codec;
+    private int _threads = Environment.ProcessorCount;
 
-    private BarkModel(BarkConfig config, BarkGenerationConfig generationConfig, BarkCausalModel semantic, BarkCausalModel coarse,
-        BarkFineModel fine, EncodecDecoder codec, string? folder, ILogger logger)
+    private BarkModel(BarkConfig config, BarkGenerationConfig generationConfig, Func<BarkCausalModel> semantic, Func<BarkCausalModel> coarse,
+        Func<BarkFineModel> fine, Func<EncodecDecoder> codec, string? folder, bool lowMemory, ILogger logger)
     {
         Config = config;
         GenerationConfig = generationConfig;
-        Semantic = semantic;
-        CoarseAcoustics = coarse;
-        FineAcoustics = fine;
-        Codec = codec;
         ModelFolder = folder;
+        LowMemory = lowMemory;
         _logger = logger;
+        _semantic = new StageSlot<BarkCausalModel>(() => WithThreads(semantic()));
+        _coarse = new StageSlot<BarkCausalModel>(() => WithThreads(coarse()));
+        _fine = new StageSlot<BarkFineModel>(() => WithThreads(fine()));
+        _codec = new StageSlot<EncodecDecoder>(() => WithThreads(codec()));
+        if (!lowMemory)
+        {
+            _ = _semantic.Value;
+            _ = _coarse.Value;
+            _ = _fine.Value;
+            _ = _codec.Value;
+        }
     }
 
     /// <summary>The model configuration (config.json).</summary>
@@ -46,20 +59,27 @@ public sealed class BarkModel : IDisposable
     /// <summary>The generation defaults (generation_config.json).</summary>
     public BarkGenerationConfig GenerationConfig { get; }
 
-    /// <summary>The semantic GPT.</summary>
-    public BarkCausalModel Semantic { get; }
+    /// <summary>The semantic GPT (in <see cref="LowMemory"/> mode loaded on first use and released after each generation stage).</summary>
+    public BarkCausalModel Semantic => _semantic.Value;
 
     /// <summary>The coarse acoustics GPT.</summary>
-    public BarkCausalModel CoarseAcoustics { get; }
+    public BarkCausalModel CoarseAcoustics => _coarse.Value;
 
     /// <summary>The fine acoustics model.</summary>
-    public BarkFineModel FineAcoustics { get; }
+    public BarkFineModel FineAcoustics => _fine.Value;
 
     /// <summary>The EnCodec decoder.</summary>
-    public EncodecDecoder Codec { get; }
+    public EncodecDecoder Codec => _codec.Value;
 
     /// <summary>The folder the model was loaded from (null for random models).</summary>
     public string? ModelFolder { get; }
+
+    /// <summary>
+    /// True when only the running stage's weights are kept in memory (<see cref="BarkModelOptions.LowMemory"/>, the
+    /// analogue of Transformers' <c>enable_cpu_offload</c>): each stage loads its sub-model from the checkpoint and
+    /// releases it when done.
+    /// </summary>
+    public bool LowMemory { get; }
 
     /// <summary>Output sample rate in Hz.</summary>
     public int SampleRate => GenerationConfig.SampleRate;
@@ -67,13 +87,20 @@ public sealed class BarkModel : IDisposable
     /// <summary>Threads every stage may use. Results do not depend on it.</summary>
     public int MaxThreads
     {
-        get => Semantic.MaxThreads;
+        get => _threads;
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            Semantic.MaxThreads = CoarseAcoustics.MaxThreads = FineAcoustics.MaxThreads = Codec.MaxThreads = value;
+            _threads = value;
+            if (_semantic.Resident) _semantic.Value.MaxThreads = value;
+            if (_coarse.Resident) _coarse.Value.MaxThreads = value;
+            if (_fine.Resident) _fine.Value.MaxThreads = value;
+            if (_codec.Resident) _codec.Value.MaxThreads = value;
         }
     }
+
+    /// <summary>Which sub-models are in memory now (semantic, coarse, fine, codec).</summary>
+    internal (bool Semantic, bool Coarse, bool Fine, bool Codec) Resident => (_semantic.Resident, _coarse.Resident, _fine.Resident, _codec.Resident);
 
     /// <summary>
     /// Loads a model from a Hugging Face model folder, or from a hub repository such as <c>suno/bark-small</c>:
@@ -113,28 +140,46 @@ public sealed class BarkModel : IDisposable
         string weights = FindWeights(modelFolder, options.WeightsFileName);
         cancellationToken.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
-        using ITensorStore store = Checkpoint.OpenCheckpoint(weights);
-        var root = new WeightReader(store);
-        WeightType type = ResolveWeightType(options.WeightType, store);
-        var semantic = BarkCausalModel.Load(root.Sub("semantic"), config.SemanticConfig, checkUnused: false, type);
-        var coarse = BarkCausalModel.Load(root.Sub("coarse_acoustics"), config.CoarseAcousticsConfig, checkUnused: false, type);
-        var fine = BarkFineModel.Load(root.Sub("fine_acoustics"), config.FineAcousticsConfig, checkUnused: false, type);
-        var codec = EncodecDecoder.Load(root.Sub("codec_model"), config.CodecConfig);
-        root.EnsureAllUsed();
-        logger.LogInformation("Loaded Bark from {Weights} ({Type}) in {Seconds:F2} s", weights, type, clock.Elapsed.TotalSeconds);
-        var model = new BarkModel(config, generation, semantic, coarse, fine, codec, Path.GetFullPath(modelFolder), logger);
+        WeightType type;
+        using (ITensorStore store = Checkpoint.OpenCheckpoint(weights))
+        {
+            type = ResolveWeightType(options.WeightType, store);
+            string[] prefixes = ["semantic.", "coarse_acoustics.", "fine_acoustics.", "codec_model."];
+            foreach (string key in store.Keys)
+                if (!prefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal)))
+                    throw new BarkWeightException(key, $"{weights}: unexpected tensor '{key}' outside the semantic, coarse_acoustics, fine_acoustics and codec_model sub-models; is this a Bark checkpoint?");
+        }
+
+        // Each sub-model opens the checkpoint on its own, so the mapped file pages of one stage are released before
+        // the next is read (lower peak memory), and LowMemory mode can reload a stage later.
+        T Stage<T>(string prefix, Func<WeightReader, T> read)
+        {
+            using ITensorStore store = Checkpoint.OpenCheckpoint(weights);
+            var reader = new WeightReader(store, prefix + ".");
+            T model = read(reader);
+            reader.EnsureAllUsed();
+            return model;
+        }
+        var model = new BarkModel(config, generation,
+            () => Stage("semantic", r => BarkCausalModel.Load(r, config.SemanticConfig, checkUnused: false, type)),
+            () => Stage("coarse_acoustics", r => BarkCausalModel.Load(r, config.CoarseAcousticsConfig, checkUnused: false, type)),
+            () => Stage("fine_acoustics", r => BarkFineModel.Load(r, config.FineAcousticsConfig, checkUnused: false, type)),
+            () => Stage("codec_model", r => EncodecDecoder.Load(r, config.CodecConfig)),
+            Path.GetFullPath(modelFolder), options.LowMemory, logger);
         if (options.MaxThreads is { } threads) model.MaxThreads = threads;
+        logger.LogInformation("Loaded Bark from {Weights} ({Type}{Mode}) in {Seconds:F2} s", weights, type,
+            options.LowMemory ? ", low-memory: stages load on use" : "", clock.Elapsed.TotalSeconds);
         return model;
     }
 
     /// <summary>A model with random weights of the shapes <paramref name="config"/> describes (tests and benchmarks; no file).</summary>
     public static BarkModel CreateRandom(BarkConfig config, int seed, BarkGenerationConfig? generationConfig = null, WeightType weightType = WeightType.Float32) => new(
         config, generationConfig ?? new BarkGenerationConfig(),
-        BarkCausalModel.CreateRandom(config.SemanticConfig, seed, weightType),
-        BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, seed + 1, weightType),
-        BarkFineModel.CreateRandom(config.FineAcousticsConfig, seed + 2, weightType),
-        EncodecDecoder.CreateRandom(config.CodecConfig, seed + 3),
-        null, NullLogger.Instance);
+        () => BarkCausalModel.CreateRandom(config.SemanticConfig, seed, weightType),
+        () => BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, seed + 1, weightType),
+        () => BarkFineModel.CreateRandom(config.FineAcousticsConfig, seed + 2, weightType),
+        () => EncodecDecoder.CreateRandom(config.CodecConfig, seed + 3),
+        null, lowMemory: false, NullLogger.Instance);
 
     /// <summary>
     /// Generates audio for a processed batch: semantic tokens, coarse codes, fine codes, waveform. Each sample's audio
@@ -193,8 +238,15 @@ public sealed class BarkModel : IDisposable
             if (ids[b].Length == 0 || mask[b].All(m => m == 0))
                 throw new BarkInputException($"text {b} of the batch has no tokens; Bark needs some text to speak.");
         SemanticGenerationConfig config = GenerationConfig.SemanticConfig;
-        return SemanticGenerator.Generate(Semantic, config, options.ResolveSemantic(config), options.MinEosP, ids, mask,
-            inputs.HistoryPrompt?.SemanticPrompt, options.Seed, progress, cancellationToken);
+        try
+        {
+            return SemanticGenerator.Generate(Semantic, config, options.ResolveSemantic(config), options.MinEosP, ids, mask,
+                inputs.HistoryPrompt?.SemanticPrompt, options.Seed, progress, cancellationToken);
+        }
+        finally
+        {
+            ReleaseIfLowMemory(_semantic);
+        }
     }
 
     /// <summary>The coarse stage alone (Transformers' <c>BarkCoarseModel.generate</c>), from semantic tokens as <see cref="GenerateSemantic"/> returns them.</summary>
@@ -204,8 +256,15 @@ public sealed class BarkModel : IDisposable
         ArgumentNullException.ThrowIfNull(semanticTokens);
         options ??= new BarkGenerationOptions();
         CoarseGenerationConfig config = GenerationConfig.CoarseAcousticsConfig;
-        return CoarseGenerator.Generate(CoarseAcoustics, GenerationConfig.SemanticConfig, config, GenerationConfig.CodebookSize,
-            options.ResolveCoarse(config), semanticTokens, voice?.SemanticPrompt, voice?.CoarsePrompt, options.Seed, progress, cancellationToken);
+        try
+        {
+            return CoarseGenerator.Generate(CoarseAcoustics, GenerationConfig.SemanticConfig, config, GenerationConfig.CodebookSize,
+                options.ResolveCoarse(config), semanticTokens, voice?.SemanticPrompt, voice?.CoarsePrompt, options.Seed, progress, cancellationToken);
+        }
+        finally
+        {
+            ReleaseIfLowMemory(_coarse);
+        }
     }
 
     /// <summary>The fine stage alone (Transformers' <c>BarkFineModel.generate</c>): codes <c>[sample][codebook][frame]</c>.</summary>
@@ -215,9 +274,16 @@ public sealed class BarkModel : IDisposable
         ArgumentNullException.ThrowIfNull(coarseTokens);
         options ??= new BarkGenerationOptions();
         FineGenerationConfig config = GenerationConfig.FineAcousticsConfig;
-        return FineGenerator.Generate(FineAcoustics, GenerationConfig.CoarseAcousticsConfig, config, GenerationConfig.CodebookSize,
-            options.ResolveFineTemperature(config), coarseTokens, GenerationConfig.SemanticConfig.SemanticVocabSize, voice?.FinePrompt,
-            options.Seed, progress, cancellationToken);
+        try
+        {
+            return FineGenerator.Generate(FineAcoustics, GenerationConfig.CoarseAcousticsConfig, config, GenerationConfig.CodebookSize,
+                options.ResolveFineTemperature(config), coarseTokens, GenerationConfig.SemanticConfig.SemanticVocabSize, voice?.FinePrompt,
+                options.Seed, progress, cancellationToken);
+        }
+        finally
+        {
+            ReleaseIfLowMemory(_fine);
+        }
     }
 
     /// <summary>
@@ -227,6 +293,18 @@ public sealed class BarkModel : IDisposable
     public float[][] DecodeCodec(int[][][] fineTokens, int[]? frames = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(fineTokens);
+        try
+        {
+            return DecodeEach(fineTokens, frames, cancellationToken);
+        }
+        finally
+        {
+            ReleaseIfLowMemory(_codec);
+        }
+    }
+
+    private float[][] DecodeEach(int[][][] fineTokens, int[]? frames, CancellationToken cancellationToken)
+    {
         var audio = new float[fineTokens.Length][];
         for (int b = 0; b < fineTokens.Length; b++)
         {
@@ -250,7 +328,49 @@ public sealed class BarkModel : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        // Weights are copied into managed arrays at load; nothing stays mapped yet.
+        // Weights live in managed arrays (the checkpoint is mapped only while a sub-model is read); drop them.
+        _semantic.Release();
+        _coarse.Release();
+        _fine.Release();
+        _codec.Release();
+    }
+
+    private BarkCausalModel WithThreads(BarkCausalModel m)
+    {
+        m.MaxThreads = _threads;
+        return m;
+    }
+
+    private BarkFineModel WithThreads(BarkFineModel m)
+    {
+        m.MaxThreads = _threads;
+        return m;
+    }
+
+    private EncodecDecoder WithThreads(EncodecDecoder m)
+    {
+        m.MaxThreads = _threads;
+        return m;
+    }
+
+    private void ReleaseIfLowMemory<T>(StageSlot<T> slot) where T : class
+    {
+        if (!LowMemory || !slot.Resident) return;
+        slot.Release();
+        // Return the stage's weights to the operating system before the next stage loads its own.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
+
+    /// <summary>A sub-model that is loaded on first use and can be dropped again.</summary>
+    private sealed class StageSlot<T>(Func<T> load) where T : class
+    {
+        private T? _value;
+
+        public T Value => _value ??= load();
+
+        public bool Resident => _value is not null;
+
+        public void Release() => _value = null;
     }
 
     /// <summary>

@@ -26,4 +26,12 @@ public sealed record BarkModelOptions
     /// (huggingface_hub's environment variables when null). Unused for a local folder.
     /// </summary>
     public HubOptions? Hub { get; init; }
+
+    /// <summary>
+    /// Keep only the running stage's weights in memory (the analogue of Transformers' <c>enable_cpu_offload</c>): each
+    /// stage reads its sub-model from the checkpoint when it starts and releases it when it ends. Peak memory drops to
+    /// the largest sub-model (the semantic GPT) at the cost of reading the weights again on every generation.
+    /// Default false.
+    /// </summary>
+    public bool LowMemory { get; init; }
 }

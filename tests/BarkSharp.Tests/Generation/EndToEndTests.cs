@@ -140,6 +140,23 @@ public class EndToEndTests(ITestOutputHelper output) : IClassFixture<EndToEndTes
     }
 
     [Fact]
+    public void Low_memory_mode_gives_the_same_audio_and_keeps_no_stage_resident()
+    {
+        using BarkModel lowMemory = BarkModel.FromPretrained(Fixtures.TinyBark, new BarkModelOptions { LowMemory = true, MaxThreads = 1 });
+        Assert.True(lowMemory.LowMemory);
+        Assert.Equal((false, false, false, false), lowMemory.Resident);
+        BarkInputs inputs = _tiny.Processor.Process("Hello, my dog is cute", "v2/en_speaker_6");
+        var options = BarkGenerationOptions.Greedy with { Semantic = new StageOptions { MaxNewTokens = 24 } };
+        BarkGeneration a = lowMemory.Generate(inputs, options);
+        Assert.Equal((false, false, false, false), lowMemory.Resident);
+        Assert.Equal(1, lowMemory.MaxThreads);
+        BarkGeneration b = _tiny.Model.Generate(inputs, options);
+        Assert.Equal(b.FineTokens, a.FineTokens);
+        Assert.Equal(b.Audio, a.Audio);
+        Assert.Equal((true, true, true, true), _tiny.Model.Resident);
+    }
+
+    [Fact]
     public void Empty_text_is_a_clear_error()
     {
         var e = Assert.Throws<BarkInputException>(() => _tiny.Model.Generate(_tiny.Processor.Process("   ")));
