@@ -27,6 +27,23 @@ if (args.Length > 0 && args[0] == "probe")
         Console.WriteLine($"fma 1t {MachineProbe.FmaGflops(1):F1}  2t {MachineProbe.FmaGflops(2):F1}  read 1t {MachineProbe.ReadGBs(1):F1}  2t {MachineProbe.ReadGBs(2):F1}");
     return 0;
 }
+if (args.Length > 0 && args[0] == "gelu")
+{
+    var x = Enumerable.Range(0, 887 * 3072).Select(i => (i % 1000) / 100f - 5f).ToArray();
+    var y = new float[x.Length];
+    for (int rep = 0; rep < 6; rep++)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        BarkSharp.Tensors.Gelu.Forward(x, y, 1);
+        double t1 = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        BarkSharp.Tensors.Gelu.Forward(x, y, 2);
+        double t2 = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        System.Numerics.Tensors.TensorPrimitives.Exp(x, y);
+        double te = sw.Elapsed.TotalMilliseconds;
+        Console.WriteLine($"gelu 1t {t1:F1} ms, 2t {t2:F1} ms, exp {te:F1} ms");
+    }
+    return 0;
+}
 if (args.Length > 0 && args[0] == "layer")
 {
     // One bark-small layer over an 887-position prefill, split by kernel.

@@ -101,7 +101,7 @@ public static class Attention
                 if (keyMask != null) TensorPrimitives.Add(scores, new ReadOnlySpan<float>(keyMask, length), scores);
                 float max = TensorPrimitives.Max(scores);
                 TensorPrimitives.Subtract(scores, max, scores);
-                TensorPrimitives.Exp(scores, scores);
+                Exp.Forward(scores, scores);
                 float inv = 1f / TensorPrimitives.Sum(scores);
                 WeightedValues(s, length, vh, headDim, inv, output + (long)t * outStride + h * headDim);
             }

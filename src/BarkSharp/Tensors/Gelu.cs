@@ -67,10 +67,14 @@ public static class Gelu
                         dd = tmp;
                     }
                     Vector512<float> a = -z * z + Vector512.Create(0.5f) * (Vector512.Create(c[0]) + ty * d) - dd;
-                    a.CopyTo(arg.Slice(i, 16));
-                    tv.CopyTo(ts.Slice(i, 16));
+                    Vector512<float> erfc = tv * Exp.Vector(a);                      // erfc(|x|/√2)
+                    Vector512<float> xv = Vector512.Create(xs.Slice(i, 16));
+                    Vector512<float> phi = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(xv, Vector512<float>.Zero),
+                        Vector512<float>.One - Vector512.Create(0.5f) * erfc, Vector512.Create(0.5f) * erfc);
+                    (xv * phi).CopyTo(ys.Slice(i, 16));
                 }
             }
+            int vectorized = i;
             for (; i < n; i++)
             {
                 double z = Math.Abs(xs[i]) * (double)InvSqrt2;
@@ -85,8 +89,8 @@ public static class Gelu
                 arg[i] = (float)(-z * z + 0.5 * (c[0] + ty * d) - dd);
                 ts[i] = (float)tv;
             }
-            TensorPrimitives.Exp(arg, arg);
-            for (int k = 0; k < n; k++)
+            TensorPrimitives.Exp(arg[vectorized..], arg[vectorized..]);
+            for (int k = vectorized; k < n; k++)
             {
                 float erfc = ts[k] * arg[k];                          // erfc(|x|/√2)
                 float v = xs[k];

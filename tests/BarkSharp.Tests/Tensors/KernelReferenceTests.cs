@@ -167,3 +167,35 @@ public class KernelReferenceTests
         Assert.Contains("semantic input", e.Message);
     }
 }
+
+public class ExpTests
+{
+    [Fact]
+    public void Vector_exp_is_within_three_ulp_of_double_precision()
+    {
+        float[] x = [.. Enumerable.Range(0, 20001).Select(i => -100f + i * 0.0095f), 0f, -0f, 1e-8f, float.NaN, float.NegativeInfinity, float.PositiveInfinity, 88.7f, -87.3f];
+        var y = new float[x.Length];
+        BarkSharp.Tensors.Exp.Forward(x, y);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double expected = Math.Exp(x[i]);
+            if (float.IsNaN(x[i]))
+            {
+                Assert.True(float.IsNaN(y[i]));
+                continue;
+            }
+            if (expected < 1.18e-38)
+            {
+                Assert.True(y[i] <= 1.2e-38f, $"exp({x[i]}) = {y[i]}");
+                continue;
+            }
+            if (expected > float.MaxValue)
+            {
+                Assert.Equal(float.PositiveInfinity, y[i]);
+                continue;
+            }
+            double ulp = MathF.BitIncrement((float)expected) - (float)expected;
+            Assert.True(Math.Abs(y[i] - expected) <= 3 * ulp, $"exp({x[i]}) = {y[i]}, expected {expected}");
+        }
+    }
+}
