@@ -27,6 +27,19 @@ if (args.Length > 0 && args[0] == "probe")
         Console.WriteLine($"fma 1t {MachineProbe.FmaGflops(1):F1}  2t {MachineProbe.FmaGflops(2):F1}  read 1t {MachineProbe.ReadGBs(1):F1}  2t {MachineProbe.ReadGBs(2):F1}");
     return 0;
 }
+if (args.Length > 0 && args[0] == "codec")
+{
+    var codec = BarkSharp.Models.Encodec.EncodecDecoder.CreateRandom(new BarkSharp.Configuration.EncodecConfig(), 4);
+    var rng = new Random(1);
+    long[] codes = Enumerable.Range(0, 8 * 385).Select(_ => (long)rng.Next(1024)).ToArray();
+    for (int rep = 0; rep < 5; rep++)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        codec.Decode(codes, 385);
+        Console.WriteLine($"codec 385 frames: {sw.Elapsed.TotalMilliseconds:F0} ms");
+    }
+    return 0;
+}
 if (args.Length > 0 && args[0] == "gelu")
 {
     var x = Enumerable.Range(0, 887 * 3072).Select(i => (i % 1000) / 100f - 5f).ToArray();

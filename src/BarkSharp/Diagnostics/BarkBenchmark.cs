@@ -75,6 +75,10 @@ public static class BarkBenchmark
             KvCache cache = semantic.CreateCache(batch, prefill + steps);
             ModelWorkspace ws = semantic.CreateWorkspace();
             var logits = new float[batch * vocab];
+            // Warm-up: let the JIT compile the forward path before anything is timed.
+            semantic.ForwardEmbeddings(embeds.AsSpan(0, batch * 20 * c.HiddenSize), batch, 20, cache, ws, logits, lastPositionOnly: true, vocabCount: vocab);
+            semantic.Forward(new int[batch], batch, cache, ws, logits, lastPositionOnly: true, vocabCount: vocab);
+            cache.Reset();
             var clock = Stopwatch.StartNew();
             semantic.ForwardEmbeddings(embeds, batch, prefill, cache, ws, logits, lastPositionOnly: true, vocabCount: vocab);
             double prefillSeconds = clock.Elapsed.TotalSeconds;
@@ -147,6 +151,9 @@ public static class BarkBenchmark
             var codes = new long[8 * Frames];
             for (int cb = 0; cb < 8; cb++)
                 for (int t = 0; t < Frames; t++) codes[cb * Frames + t] = fineTokens[0][cb][t];
+            var warmUp = new long[8 * 4];
+            for (int cb = 0; cb < 8; cb++) codes.AsSpan(cb * Frames, 4).CopyTo(warmUp.AsSpan(cb * 4));
+            codec.Decode(warmUp, 4, cancellationToken);                                // let the JIT compile the decoder first
             var clock = Stopwatch.StartNew();
             for (int b = 0; b < batch; b++) codec.Decode(codes, Frames, cancellationToken);
             stages["codec"] = Compute(Frames * batch, clock.Elapsed.TotalSeconds, batch * CodecFlops(config.CodecConfig, Frames), machine);
