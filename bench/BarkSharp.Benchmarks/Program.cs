@@ -27,6 +27,34 @@ if (args.Length > 0 && args[0] == "probe")
         Console.WriteLine($"fma 1t {MachineProbe.FmaGflops(1):F1}  2t {MachineProbe.FmaGflops(2):F1}  read 1t {MachineProbe.ReadGBs(1):F1}  2t {MachineProbe.ReadGBs(2):F1}");
     return 0;
 }
+if (args.Length > 0 && args[0] == "decode")
+{
+    // One bark-small decode step's pieces for one layer, 200 repetitions each.
+    int h = 768, threads = args.Length > 1 ? int.Parse(args[1]) : Environment.ProcessorCount;
+    var rng = new Random(1);
+    float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+    float[] wIn = R(4 * h * h);
+    float[] x = R(4 * h), y = new float[4 * h];
+    float[] keys = R(12 * 1024 * 64), values = R(12 * 1024 * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
+    foreach (var type in new[] { BarkSharp.Tensors.WeightType.Float32, BarkSharp.Tensors.WeightType.BFloat16, BarkSharp.Tensors.WeightType.Int8 })
+    {
+        var m = BarkSharp.Tensors.WeightMatrix.FromFloat32(wIn, 4 * h, h, null, type);
+        for (int rep = 0; rep < 3; rep++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            for (int i = 0; i < 200; i++) BarkSharp.Tensors.MatMul.Multiply(x, 1, m, y, threads);
+            double us = sw.Elapsed.TotalMilliseconds * 1000 / 200;
+            Console.WriteLine($"{type} mlp_in 3072x768 one row: {us:F0} us ({m.StorageBytes / us / 1000:F1} GB/s)");
+        }
+    }
+    for (int rep = 0; rep < 3; rep++)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 200; i++) BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, 1024, 12, 64, 699, 1, true, default, y, scratch, threads);
+        Console.WriteLine($"attention 1 query x 700 keys x 12 heads: {sw.Elapsed.TotalMilliseconds * 1000 / 200:F0} us");
+    }
+    return 0;
+}
 if (args.Length > 0 && args[0] == "codec")
 {
     var codec = BarkSharp.Models.Encodec.EncodecDecoder.CreateRandom(new BarkSharp.Configuration.EncodecConfig(), 4);
@@ -67,7 +95,7 @@ if (args.Length > 0 && args[0] == "layer")
     var mlpIn = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), 4 * h, h);
     var mlpOut = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), h, 4 * h);
     float[] x = R(n * 4 * h), y = new float[n * 4 * h];
-    float[] keys = R(12 * 1024 * 64), values = R(12 * 1024 * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 64, 1024, 2)];
+    float[] keys = R(12 * 1024 * 64), values = R(12 * 1024 * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
     for (int rep = 0; rep < 8; rep++)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();

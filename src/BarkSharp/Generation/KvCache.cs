@@ -2,8 +2,9 @@ namespace BarkSharp.Generation;
 
 /// <summary>
 /// Keys and values of every layer of a causal model for a batch of sequences, preallocated for
-/// <see cref="Capacity"/> positions. Layout per (sequence, layer): <c>[heads, capacity, headDim]</c>, so a decode
-/// step reads each head's keys contiguously. All sequences of the batch share one <see cref="Length"/>.
+/// <see cref="Capacity"/> positions. Per (sequence, layer) the keys are stored transposed, <c>[heads, headDim, Stride]</c>,
+/// so attention scores 16 positions per vector instruction, and the values <c>[heads, Stride, headDim]</c>;
+/// <see cref="Stride"/> is the capacity rounded up to 16. All sequences of the batch share one <see cref="Length"/>.
 /// </summary>
 public sealed class KvCache
 {
@@ -21,7 +22,8 @@ public sealed class KvCache
         Heads = heads;
         HeadDim = headDim;
         Capacity = capacity;
-        _layerSize = heads * capacity * headDim;
+        Stride = (capacity + 15) & ~15;
+        _layerSize = heads * Stride * headDim;
         _keys = new float[(long)batch * layers * _layerSize];
         _values = new float[(long)batch * layers * _layerSize];
     }
@@ -41,29 +43,40 @@ public sealed class KvCache
     /// <summary>Maximum positions.</summary>
     public int Capacity { get; }
 
+    /// <summary>Positions allocated per head (capacity rounded up to a multiple of 16).</summary>
+    public int Stride { get; }
+
     /// <summary>Positions filled so far.</summary>
     public int Length { get; internal set; }
 
     /// <summary>Forgets every cached position (the buffers are kept).</summary>
     public void Reset() => Length = 0;
 
-    /// <summary>Keys of one sequence and layer, <c>[heads, capacity, headDim]</c>.</summary>
+    /// <summary>Keys of one sequence and layer, transposed: <c>[heads, headDim, Stride]</c>.</summary>
     public Span<float> Keys(int sequence, int layer) => _keys.AsSpan((sequence * Layers + layer) * _layerSize, _layerSize);
 
-    /// <summary>Values of one sequence and layer, <c>[heads, capacity, headDim]</c>.</summary>
+    /// <summary>Values of one sequence and layer, <c>[heads, Stride, headDim]</c>.</summary>
     public Span<float> Values(int sequence, int layer) => _values.AsSpan((sequence * Layers + layer) * _layerSize, _layerSize);
 
     /// <summary>Copies the cached keys of one sequence and layer out as <c>[heads, Length, headDim]</c> (Transformers' layout).</summary>
-    public float[] ExportKeys(int sequence, int layer) => Export(Keys(sequence, layer));
-
-    /// <summary>Copies the cached values of one sequence and layer out as <c>[heads, Length, headDim]</c>.</summary>
-    public float[] ExportValues(int sequence, int layer) => Export(Values(sequence, layer));
-
-    private float[] Export(ReadOnlySpan<float> src)
+    public float[] ExportKeys(int sequence, int layer)
     {
+        ReadOnlySpan<float> src = Keys(sequence, layer);
         var result = new float[Heads * Length * HeadDim];
         for (int h = 0; h < Heads; h++)
-            src.Slice(h * Capacity * HeadDim, Length * HeadDim).CopyTo(result.AsSpan(h * Length * HeadDim));
+            for (int t = 0; t < Length; t++)
+                for (int d = 0; d < HeadDim; d++)
+                    result[(h * Length + t) * HeadDim + d] = src[(h * HeadDim + d) * Stride + t];
+        return result;
+    }
+
+    /// <summary>Copies the cached values of one sequence and layer out as <c>[heads, Length, headDim]</c>.</summary>
+    public float[] ExportValues(int sequence, int layer)
+    {
+        ReadOnlySpan<float> src = Values(sequence, layer);
+        var result = new float[Heads * Length * HeadDim];
+        for (int h = 0; h < Heads; h++)
+            src.Slice(h * Stride * HeadDim, Length * HeadDim).CopyTo(result.AsSpan(h * Length * HeadDim));
         return result;
     }
 }

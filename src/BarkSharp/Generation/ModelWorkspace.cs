@@ -8,7 +8,6 @@ public sealed class ModelWorkspace
 {
     private readonly int _hidden;
     private readonly int _heads;
-    private readonly int _headDim;
     private int _rows;
     private int _positions;
 
@@ -17,7 +16,6 @@ public sealed class ModelWorkspace
     {
         _hidden = hidden;
         _heads = heads;
-        _headDim = hidden / heads;
     }
 
     internal float[] Input { get; private set; } = [];
@@ -65,7 +63,7 @@ public sealed class ModelWorkspace
         if (positions > _positions || KeyMask.Length < batch * positions)
         {
             _positions = Math.Max(positions, _positions);
-            Scores = new float[Tensors.Attention.ScratchSize(_heads, _headDim, _positions, 2)];
+            Scores = new float[Tensors.Attention.ScratchSize(_heads, _positions)];
             KeyMask = new float[batch * _positions];
         }
     }

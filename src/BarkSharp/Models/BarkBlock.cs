@@ -94,19 +94,21 @@ internal sealed class BarkBlock
         int total = past + seqLen;
         for (int b = 0; b < batch; b++)
         {
-            Span<float> kCache = cache.Keys(b, layer);                     // [heads, capacity, hd]
-            Span<float> vCache = cache.Values(b, layer);
+            Span<float> kCache = cache.Keys(b, layer);                     // [heads, hd, stride] (transposed)
+            Span<float> vCache = cache.Values(b, layer);                   // [heads, stride, hd]
+            int stride = cache.Stride;
             for (int t = 0; t < seqLen; t++)
             {
                 ReadOnlySpan<float> row = qkv.Slice((b * seqLen + t) * 3 * h, 3 * h);
+                int position = past + t;
                 for (int head = 0; head < heads; head++)
                 {
-                    int dst = (head * cache.Capacity + past + t) * hd;
-                    row.Slice(h + head * hd, hd).CopyTo(kCache.Slice(dst, hd));
-                    row.Slice(2 * h + head * hd, hd).CopyTo(vCache.Slice(dst, hd));
+                    ReadOnlySpan<float> k = row.Slice(h + head * hd, hd);
+                    for (int d = 0; d < hd; d++) kCache[(head * hd + d) * stride + position] = k[d];
+                    row.Slice(2 * h + head * hd, hd).CopyTo(vCache.Slice((head * stride + position) * hd, hd));
                 }
             }
-            Attention.Forward(qkv[(b * seqLen * 3 * h)..], 3 * h, kCache, vCache, cache.Capacity, heads, hd, past, seqLen, _causal,
+            Attention.Forward(qkv[(b * seqLen * 3 * h)..], 3 * h, kCache, vCache, stride, heads, hd, past, seqLen, _causal,
                 keyMask.IsEmpty ? default : keyMask.Slice(b * cache.Capacity, total),
                 attn.Slice(b * seqLen * h, seqLen * h), ws.Scores, threads);   // [T, H]
         }

@@ -7,17 +7,18 @@ namespace BarkSharp.Tensors;
 /// Scaled dot-product attention of <c>T</c> new queries over cached keys/values, as Bark's eager attention computes it:
 /// <c>s = (q · k) · 1/√d</c>; causal positions (key after query) are set to <c>float.MinValue</c>; an additive key mask
 /// (0 or <c>float.MinValue</c>) is added; softmax over keys; weighted sum of values.
-/// Keys and values live in a per-sequence cache laid out <c>[heads, capacity, headDim]</c>, positions
-/// <c>[0, past + T)</c> filled.
+/// Keys live in a per-sequence cache laid out transposed, <c>[heads, headDim, stride]</c>, values as
+/// <c>[heads, stride, headDim]</c>, positions <c>[0, past + T)</c> filled; <c>stride</c> is a multiple of 16 so scores
+/// are computed 16 positions per vector.
 /// </summary>
 public static class Attention
 {
     /// <summary>Runs attention for one sequence.</summary>
     /// <param name="q">Queries: row <c>t</c> starts at <c>t · qStride</c>, head <c>h</c> at column <c>h · headDim</c>.</param>
     /// <param name="qStride">Distance between query rows.</param>
-    /// <param name="keys">Key cache <c>[heads, capacity, headDim]</c>.</param>
-    /// <param name="values">Value cache <c>[heads, capacity, headDim]</c>.</param>
-    /// <param name="capacity">Positions per head in the caches.</param>
+    /// <param name="keys">Key cache, transposed: <c>[heads, headDim, stride]</c>.</param>
+    /// <param name="values">Value cache <c>[heads, stride, headDim]</c>.</param>
+    /// <param name="stride">Positions allocated per head in the caches (a multiple of 16).</param>
     /// <param name="heads">Number of heads.</param>
     /// <param name="headDim">Width of one head.</param>
     /// <param name="past">Positions cached before these queries; query <c>t</c> sits at position <c>past + t</c>.</param>
@@ -29,17 +30,18 @@ public static class Attention
     /// <param name="maxThreads">Threads to split heads across.</param>
     public static void Forward(
         ReadOnlySpan<float> q, int qStride,
-        ReadOnlySpan<float> keys, ReadOnlySpan<float> values, int capacity,
+        ReadOnlySpan<float> keys, ReadOnlySpan<float> values, int stride,
         int heads, int headDim, int past, int queryCount, bool causal,
         ReadOnlySpan<float> keyMask, Span<float> output, Span<float> scratch, int maxThreads = 1)
     {
         int total = past + queryCount;
-        if (total > capacity) throw new ArgumentException($"{total} positions exceed the cache capacity {capacity}.");
-        if (scratch.Length < ScratchSize(heads, headDim, total, queryCount)) throw new ArgumentException("scratch too small; see ScratchSize.", nameof(scratch));
+        if (total > stride) throw new ArgumentException($"{total} positions exceed the cache stride {stride}.");
+        if (stride % 16 != 0) throw new ArgumentException("the cache stride must be a multiple of 16.", nameof(stride));
+        if (scratch.Length < ScratchSize(heads, total)) throw new ArgumentException("scratch too small; see ScratchSize.", nameof(scratch));
         if (!keyMask.IsEmpty && keyMask.Length < total) throw new ArgumentException("key mask shorter than past + T.", nameof(keyMask));
 
         long work = (long)heads * queryCount * total * headDim;
-        int threads = work < (1 << 16) ? 1 : Math.Min(maxThreads, heads);
+        int threads = work < (1 << 21) ? 1 : Math.Min(maxThreads, heads);
         unsafe
         {
             fixed (float* pq = q)
@@ -49,7 +51,7 @@ public static class Attention
             fixed (float* po = output)
             fixed (float* ps = scratch)
             {
-                var job = new Job(pq, qStride, pk, pv, capacity, heads, headDim, past, queryCount, causal, keyMask.IsEmpty ? null : pm, po, ps);
+                var job = new Job(pq, qStride, pk, pv, stride, heads, headDim, past, queryCount, causal, keyMask.IsEmpty ? null : pm, po, ps);
                 if (threads <= 1)
                 {
                     for (int h = 0; h < heads; h++) job.Head(h);
@@ -62,40 +64,29 @@ public static class Attention
         }
     }
 
-    /// <summary>Scratch floats <see cref="Forward"/> needs: scores per head, plus transposed keys per head when several queries run.</summary>
-    public static int ScratchSize(int heads, int headDim, int positions, int queryCount) =>
-        heads * (Padded(positions) + (queryCount > 1 ? headDim * Padded(positions) : 0));
+    /// <summary>Scratch floats <see cref="Forward"/> needs: one row of scores per head.</summary>
+    public static int ScratchSize(int heads, int positions) => heads * Padded(positions);
 
     private static int Padded(int positions) => (positions + 15) & ~15;
 
     private readonly unsafe struct Job(
-        float* q, int qStride, float* keys, float* values, int capacity, int heads, int headDim,
+        float* q, int qStride, float* keys, float* values, int stride, int heads, int headDim,
         int past, int queryCount, bool causal, float* keyMask, float* output, float* scratch)
     {
         public void Head(int h)
         {
-            int total = past + queryCount, stride = Padded(total);
+            int total = past + queryCount;
             float scale = 1f / MathF.Sqrt(headDim);
-            float* kh = keys + (long)h * capacity * headDim;
-            float* vh = values + (long)h * capacity * headDim;
-            float* s = scratch + (long)h * (stride + (queryCount > 1 ? headDim * stride : 0));
-            float* kt = s + stride;                                  // keys transposed [headDim, stride] (prefill only)
+            float* kt = keys + (long)h * headDim * stride;           // [headDim, stride]
+            float* vh = values + (long)h * stride * headDim;         // [stride, headDim]
+            float* s = scratch + (long)h * Padded(total);
             int outStride = heads * headDim;
-            if (queryCount > 1)
-            {
-                for (int j = 0; j < total; j++)
-                    for (int d = 0; d < headDim; d++) kt[d * stride + j] = kh[(long)j * headDim + d];
-                for (int d = 0; d < headDim; d++)
-                    for (int j = total; j < stride; j++) kt[d * stride + j] = 0;
-            }
             for (int t = 0; t < queryCount; t++)
             {
                 float* qt = q + (long)t * qStride + h * headDim;
                 // Keys after the query's position would get float.MinValue and an exp of exactly 0: skip them.
                 int length = causal ? past + t + 1 : total;
-                if (queryCount > 1) ScoresTransposed(qt, kt, stride, headDim, length, s);
-                else
-                    for (int j = 0; j < length; j++) s[j] = MatMul.Dot(qt, kh + (long)j * headDim, headDim);
+                ScoresTransposed(qt, kt, stride, headDim, length, s);
                 var scores = new Span<float>(s, length);
                 TensorPrimitives.Multiply(scores, scale, scores);
                 if (keyMask != null) TensorPrimitives.Add(scores, new ReadOnlySpan<float>(keyMask, length), scores);

@@ -121,12 +121,14 @@ public class KernelReferenceTests
     }
 
     [Theory]
-    [InlineData(0, 5, true)]
-    [InlineData(4, 1, true)]
-    [InlineData(3, 6, false)]
-    public void Attention_matches_naive_reference(int past, int queries, bool causal)
+    [InlineData(0, 5, true, 16)]
+    [InlineData(4, 1, true, 16)]
+    [InlineData(3, 6, false, 16)]
+    [InlineData(60, 21, true, 96)]
+    [InlineData(70, 1, false, 80)]
+    public void Attention_matches_naive_reference(int past, int queries, bool causal, int capacity)
     {
-        const int heads = 3, hd = 5, capacity = 16;
+        const int heads = 3, hd = 5;
         var rng = new Random(past * 31 + queries);
         int total = past + queries;
         float[] q = RandomArray(rng, queries * heads * hd, 2f);
@@ -134,7 +136,11 @@ public class KernelReferenceTests
         float[] mask = new float[total];
         mask[1] = float.MinValue;                              // key 1 is padding
         var output = new float[queries * heads * hd];
-        Attention.Forward(q, heads * hd, k, v, capacity, heads, hd, past, queries, causal, mask, output, new float[Attention.ScratchSize(heads, hd, total, queries)]);
+        float[] kt = new float[k.Length];                       // the kernel reads keys transposed: [heads, hd, capacity]
+        for (int h = 0; h < heads; h++)
+            for (int j = 0; j < capacity; j++)
+                for (int d = 0; d < hd; d++) kt[(h * hd + d) * capacity + j] = k[(h * capacity + j) * hd + d];
+        Attention.Forward(q, heads * hd, kt, v, capacity, heads, hd, past, queries, causal, mask, output, new float[Attention.ScratchSize(heads, total)], maxThreads: 2);
 
         for (int h = 0; h < heads; h++)
             for (int t = 0; t < queries; t++)
