@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
@@ -73,6 +74,7 @@ public static class Attention
         float* q, int qStride, float* keys, float* values, int stride, int heads, int headDim,
         int past, int queryCount, bool causal, float* keyMask, float* output, float* scratch)
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Head(int h)
         {
             int total = past + queryCount;
@@ -99,6 +101,7 @@ public static class Attention
         }
 
         /// <summary><c>s[j] = Σ_d q[d] · K[j, d]</c> for j &lt; length (rounded up to 16), 16 keys per vector from the transposed keys.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ScoresTransposed(float* qt, float* kt, int stride, int headDim, int length, float* s)
         {
             int j = 0;
@@ -132,6 +135,7 @@ public static class Attention
         }
 
         /// <summary><c>o = inv · Σ_j p[j] · V[j]</c>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void WeightedValues(float* p, int length, float* v, int headDim, float inv, float* o)
         {
             if (headDim == 64)

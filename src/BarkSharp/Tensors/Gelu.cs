@@ -40,6 +40,7 @@ public static class Gelu
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Range(ReadOnlySpan<float> x, Span<float> y)
     {
         Span<float> expArg = stackalloc float[Chunk];
