@@ -87,8 +87,9 @@ if (args.Length > 0 && args[0] == "gelu")
 }
 if (args.Length > 0 && args[0] == "layer")
 {
-    // One bark-small layer over an 887-position prefill, split by kernel.
-    int n = 887, h = 768, threads = Environment.ProcessorCount;
+    // One bark-small layer over an 887-position causal prefill (or `layer fine`: 1024 frames, non-causal), split by kernel.
+    bool fineLayer = args.Length > 1 && args[1] == "fine";
+    int n = fineLayer ? 1024 : 887, h = 768, threads = Environment.ProcessorCount;
     var rng = new Random(1);
     float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
     var att = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(3 * h * h), 3 * h, h);
@@ -96,7 +97,7 @@ if (args.Length > 0 && args[0] == "layer")
     var mlpOut = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), h, 4 * h);
     float[] x = R(n * 4 * h), y = new float[n * 4 * h];
     float[] keys = R(12 * 1024 * 64), values = R(12 * 1024 * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
-    for (int rep = 0; rep < 8; rep++)
+    for (int rep = 0; rep < 12; rep++)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         BarkSharp.Tensors.MatMul.Multiply(x, n, att, y, threads);
@@ -107,7 +108,7 @@ if (args.Length > 0 && args[0] == "layer")
         double tOut = sw.Elapsed.TotalMilliseconds; sw.Restart();
         BarkSharp.Tensors.Gelu.Forward(x.AsSpan(0, n * 4 * h), y);
         double tGelu = sw.Elapsed.TotalMilliseconds; sw.Restart();
-        BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, 1024, 12, 64, 0, n, true, default, y, scratch, threads);
+        BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, 1024, 12, 64, 0, n, !fineLayer, default, y, scratch, threads);
         double tAttn = sw.Elapsed.TotalMilliseconds; sw.Restart();
         BarkSharp.Tensors.LayerNorm.Forward(x, n, R(h), R(h), y);
         double tLn = sw.Elapsed.TotalMilliseconds;

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace BarkSharp.Tensors;
@@ -65,8 +65,10 @@ public static class Attention
         }
     }
 
-    /// <summary>Scratch floats <see cref="Forward"/> needs: one row of scores per head.</summary>
-    public static int ScratchSize(int heads, int positions) => heads * Padded(positions);
+    /// <summary>Scratch floats <see cref="Forward"/> needs: four rows of scores per head.</summary>
+    public static int ScratchSize(int heads, int positions) => heads * QueryBlock * Padded(positions);
+
+    private const int QueryBlock = 4;
 
     private static int Padded(int positions) => (positions + 15) & ~15;
 
@@ -77,47 +79,80 @@ public static class Attention
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Head(int h)
         {
-            int total = past + queryCount;
+            int total = past + queryCount, padded = Padded(total);
             float scale = 1f / MathF.Sqrt(headDim);
             float* kt = keys + (long)h * headDim * stride;           // [headDim, stride]
             float* vh = values + (long)h * stride * headDim;         // [stride, headDim]
-            float* s = scratch + (long)h * Padded(total);
+            float* s = scratch + (long)h * QueryBlock * padded;      // QueryBlock rows of scores
             int outStride = heads * headDim;
-            for (int t = 0; t < queryCount; t++)
+            for (int t0 = 0; t0 < queryCount; t0 += QueryBlock)
             {
-                float* qt = q + (long)t * qStride + h * headDim;
-                // Keys after the query's position would get float.MinValue and an exp of exactly 0: skip them.
-                int length = causal ? past + t + 1 : total;
-                ScoresTransposed(qt, kt, stride, headDim, length, s);
-                var scores = new Span<float>(s, length);
-                TensorPrimitives.Multiply(scores, scale, scores);
-                if (keyMask != null) TensorPrimitives.Add(scores, new ReadOnlySpan<float>(keyMask, length), scores);
-                float max = TensorPrimitives.Max(scores);
-                TensorPrimitives.Subtract(scores, max, scores);
-                Exp.Forward(scores, scores);
-                float inv = 1f / TensorPrimitives.Sum(scores);
-                WeightedValues(s, length, vh, headDim, inv, output + (long)t * outStride + h * headDim);
+                int block = Math.Min(QueryBlock, queryCount - t0);
+                // Keys after a query's position would get float.MinValue and an exp of exactly 0: they are skipped
+                // (their weights are zero in the block's shared loops).
+                int longest = causal ? past + t0 + block : total;
+                if (block == QueryBlock && headDim % 16 == 0)
+                    Scores4(q + (long)t0 * qStride + h * headDim, qStride, kt, stride, headDim, longest, s, padded);
+                else
+                    for (int i = 0; i < block; i++)
+                        Scores1(q + (long)(t0 + i) * qStride + h * headDim, kt, stride, headDim, longest, s + i * padded);
+                for (int i = 0; i < block; i++)
+                {
+                    int length = causal ? past + t0 + i + 1 : total;
+                    var scores = new Span<float>(s + i * padded, length);
+                    TensorPrimitives.Multiply(scores, scale, scores);
+                    if (keyMask != null) TensorPrimitives.Add(scores, new ReadOnlySpan<float>(keyMask, length), scores);
+                    float max = TensorPrimitives.Max(scores);
+                    TensorPrimitives.Subtract(scores, max, scores);
+                    Exp.Forward(scores, scores);
+                    TensorPrimitives.Multiply(scores, 1f / TensorPrimitives.Sum(scores), scores);
+                    new Span<float>(s + i * padded + length, longest - length).Clear();
+                }
+                WeightedValues(s, padded, block, longest, vh, headDim, output + (long)t0 * outStride + h * headDim, outStride);
             }
         }
 
-        /// <summary><c>s[j] = Σ_d q[d] · K[j, d]</c> for j &lt; length (rounded up to 16), 16 keys per vector from the transposed keys.</summary>
+        /// <summary>Scores of four consecutive queries against positions <c>[0, length)</c> (rounded up to 16), sharing each key load.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ScoresTransposed(float* qt, float* kt, int stride, int headDim, int length, float* s)
+        private static void Scores4(float* q, int qStride, float* kt, int stride, int headDim, int length, float* s, int rowStride)
         {
-            int j = 0;
-            for (; j + 64 <= length; j += 64)
+            float* q0 = q, q1 = q + qStride, q2 = q + 2 * qStride, q3 = q + 3 * qStride;
+            for (int j = 0; j < length; j += 16)
             {
-                // Four independent chains: the FMA latency, not the loads, bounds a single chain.
                 Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
                 float* column = kt + j;
                 for (int d = 0; d < headDim; d++)
                 {
-                    Vector512<float> q = Vector512.Create(qt[d]);
+                    Vector512<float> k = Vector512.Load(column + (long)d * stride);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[d]), k, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[d]), k, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[d]), k, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[d]), k, a3);
+                }
+                a0.Store(s + j);
+                a1.Store(s + rowStride + j);
+                a2.Store(s + 2 * rowStride + j);
+                a3.Store(s + 3 * rowStride + j);
+            }
+        }
+
+        /// <summary>Scores of one query, four independent chains over 64 positions at a time.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Scores1(float* qt, float* kt, int stride, int headDim, int length, float* s)
+        {
+            int j = 0;
+            for (; j + 64 <= length; j += 64)
+            {
+                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                float* column = kt + j;
+                for (int d = 0; d < headDim; d++)
+                {
+                    Vector512<float> qd = Vector512.Create(qt[d]);
                     float* row = column + (long)d * stride;
-                    a0 = Vector512.FusedMultiplyAdd(q, Vector512.Load(row), a0);
-                    a1 = Vector512.FusedMultiplyAdd(q, Vector512.Load(row + 16), a1);
-                    a2 = Vector512.FusedMultiplyAdd(q, Vector512.Load(row + 32), a2);
-                    a3 = Vector512.FusedMultiplyAdd(q, Vector512.Load(row + 48), a3);
+                    a0 = Vector512.FusedMultiplyAdd(qd, Vector512.Load(row), a0);
+                    a1 = Vector512.FusedMultiplyAdd(qd, Vector512.Load(row + 16), a1);
+                    a2 = Vector512.FusedMultiplyAdd(qd, Vector512.Load(row + 32), a2);
+                    a3 = Vector512.FusedMultiplyAdd(qd, Vector512.Load(row + 48), a3);
                 }
                 a0.Store(s + j);
                 a1.Store(s + j + 16);
@@ -134,32 +169,102 @@ public static class Attention
             }
         }
 
-        /// <summary><c>o = inv · Σ_j p[j] · V[j]</c>.</summary>
+        /// <summary>
+        /// <c>o_i = Σ_j p_i[j] · V[j]</c> for the block's queries (weights already normalized, zero past each query's
+        /// length), one chain per output over the positions in order, each value row loaded once for the block.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightedValues(float* p, int length, float* v, int headDim, float inv, float* o)
+        private static void WeightedValues(float* p, int rowStride, int block, int length, float* v, int headDim, float* o, int outStride)
         {
-            if (headDim == 64)
+            if (block == QueryBlock && headDim == 64)
             {
-                Vector512<float> o0 = Vector512<float>.Zero, o1 = o0, o2 = o0, o3 = o0;
-                for (int j = 0; j < length; j++)
-                {
-                    Vector512<float> w = Vector512.Create(p[j] * inv);
-                    float* vj = v + (long)j * 64;
-                    o0 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj), o0);
-                    o1 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 16), o1);
-                    o2 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 32), o2);
-                    o3 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 48), o3);
-                }
-                o0.Store(o);
-                o1.Store(o + 16);
-                o2.Store(o + 32);
-                o3.Store(o + 48);
+                WeightedValues4x64(p, rowStride, length, v, o, outStride);
                 return;
             }
-            var output = new Span<float>(o, headDim);
-            output.Clear();
+            if (headDim == 64)
+            {
+                for (int i = 0; i < block; i++)
+                {
+                    float* pi = p + i * rowStride;
+                    Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                    for (int j = 0; j < length; j++)
+                    {
+                        float* vj = v + (long)j * 64;
+                        Vector512<float> w = Vector512.Create(pi[j]);
+                        a0 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj), a0);
+                        a1 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 16), a1);
+                        a2 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 32), a2);
+                        a3 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 48), a3);
+                    }
+                    float* oi = o + i * outStride;
+                    a0.Store(oi);
+                    a1.Store(oi + 16);
+                    a2.Store(oi + 32);
+                    a3.Store(oi + 48);
+                }
+                return;
+            }
+            for (int c = 0; c < headDim; c += 16)
+            {
+                if (c + 16 > headDim)
+                {
+                    for (int i = 0; i < block; i++)
+                        for (int d = c; d < headDim; d++)
+                        {
+                            float sum = 0;
+                            for (int j = 0; j < length; j++) sum = MathF.FusedMultiplyAdd(p[i * rowStride + j], v[(long)j * headDim + d], sum);
+                            o[i * outStride + d] = sum;
+                        }
+                    break;
+                }
+                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
+                for (int j = 0; j < length; j++)
+                {
+                    Vector512<float> vj = Vector512.Load(v + (long)j * headDim + c);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[j]), vj, a0);
+                    if (block > 1) a1 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[j]), vj, a1);
+                    if (block > 2) a2 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[j]), vj, a2);
+                    if (block > 3) a3 = Vector512.FusedMultiplyAdd(Vector512.Create(p3[j]), vj, a3);
+                }
+                a0.Store(o + c);
+                if (block > 1) a1.Store(o + outStride + c);
+                if (block > 2) a2.Store(o + 2 * outStride + c);
+                if (block > 3) a3.Store(o + 3 * outStride + c);
+            }
+        }
+
+        /// <summary>The common case of <see cref="WeightedValues"/>: four queries, 64-wide heads, sixteen chains; same order per output.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void WeightedValues4x64(float* p, int rowStride, int length, float* v, float* o, int outStride)
+        {
+            Vector512<float> a00 = Vector512<float>.Zero, a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            Vector512<float> a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+            float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
             for (int j = 0; j < length; j++)
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(v + (long)j * headDim, headDim), p[j] * inv, output, output);
+            {
+                float* vj = v + (long)j * 64;
+                Vector512<float> v0 = Vector512.Load(vj), v1 = Vector512.Load(vj + 16), v2 = Vector512.Load(vj + 32), v3 = Vector512.Load(vj + 48);
+                Vector512<float> w = Vector512.Create(p0[j]);
+                a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01);
+                a02 = Vector512.FusedMultiplyAdd(w, v2, a02); a03 = Vector512.FusedMultiplyAdd(w, v3, a03);
+                w = Vector512.Create(p1[j]);
+                a10 = Vector512.FusedMultiplyAdd(w, v0, a10); a11 = Vector512.FusedMultiplyAdd(w, v1, a11);
+                a12 = Vector512.FusedMultiplyAdd(w, v2, a12); a13 = Vector512.FusedMultiplyAdd(w, v3, a13);
+                w = Vector512.Create(p2[j]);
+                a20 = Vector512.FusedMultiplyAdd(w, v0, a20); a21 = Vector512.FusedMultiplyAdd(w, v1, a21);
+                a22 = Vector512.FusedMultiplyAdd(w, v2, a22); a23 = Vector512.FusedMultiplyAdd(w, v3, a23);
+                w = Vector512.Create(p3[j]);
+                a30 = Vector512.FusedMultiplyAdd(w, v0, a30); a31 = Vector512.FusedMultiplyAdd(w, v1, a31);
+                a32 = Vector512.FusedMultiplyAdd(w, v2, a32); a33 = Vector512.FusedMultiplyAdd(w, v3, a33);
+            }
+            a00.Store(o); a01.Store(o + 16); a02.Store(o + 32); a03.Store(o + 48);
+            o += outStride;
+            a10.Store(o); a11.Store(o + 16); a12.Store(o + 32); a13.Store(o + 48);
+            o += outStride;
+            a20.Store(o); a21.Store(o + 16); a22.Store(o + 32); a23.Store(o + 48);
+            o += outStride;
+            a30.Store(o); a31.Store(o + 16); a32.Store(o + 32); a33.Store(o + 48);
         }
     }
 }
