@@ -42,7 +42,7 @@ public static class Attention
         if (!keyMask.IsEmpty && keyMask.Length < total) throw new ArgumentException("key mask shorter than past + T.", nameof(keyMask));
 
         long work = (long)heads * queryCount * total * headDim;
-        int threads = work < (1 << 21) ? 1 : Math.Min(maxThreads, heads);
+        int threads = work < (1 << 18) ? 1 : Math.Min(maxThreads, heads);
         unsafe
         {
             fixed (float* pq = q)
