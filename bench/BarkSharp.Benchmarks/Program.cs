@@ -27,6 +27,15 @@ if (args.Length > 0 && args[0] == "probe")
         Console.WriteLine($"fma 1t {MachineProbe.FmaGflops(1):F1}  2t {MachineProbe.FmaGflops(2):F1}  read 1t {MachineProbe.ReadGBs(1):F1}  2t {MachineProbe.ReadGBs(2):F1}");
     return 0;
 }
+if (args.Length > 1 && args[0] == "make-checkpoint")
+{
+    // make-checkpoint FOLDER [--large]: random weights in the real hub layout (about 1.7 GB for bark-small).
+    string root = AppContext.BaseDirectory;
+    while (!File.Exists(Path.Combine(root, "tests", "fixtures", "state-dict-layout.md"))) root = Path.GetDirectoryName(root)!;
+    BarkSharp.Benchmarks.RandomCheckpoint.Write(args[1], Path.Combine(root, "tests", "fixtures", "state-dict-layout.md"),
+        Path.Combine(root, "tests", "fixtures", "tiny-bark"), args.Contains("--large"));
+    return 0;
+}
 if (args.Length > 0 && args[0] == "decode")
 {
     // One bark-small decode step's pieces for one layer, 200 repetitions each.

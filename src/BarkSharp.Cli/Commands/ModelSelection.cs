@@ -37,9 +37,10 @@ internal sealed class ModelSelection
         BarkProcessor.FromPretrained(ModelId(result), hub: Hub(result, context));
 
     /// <summary>Loads the model, showing download progress.</summary>
-    public async Task<BarkModel> LoadModelAsync(ParseResult result, CliContext context, ProgressView view, int? threads, CancellationToken cancellationToken)
+    public async Task<BarkModel> LoadModelAsync(ParseResult result, CliContext context, ProgressView view, int? threads, CancellationToken cancellationToken,
+        Tensors.WeightType weights = Tensors.WeightType.Auto, bool lowMemory = false)
     {
-        var options = new BarkModelOptions { Hub = Hub(result, context), MaxThreads = threads };
+        var options = new BarkModelOptions { Hub = Hub(result, context), MaxThreads = threads, WeightType = weights, LowMemory = lowMemory };
         return await BarkModel.FromPretrainedAsync(ModelId(result), options, loggerFactory: null, view.Downloads, cancellationToken);
     }
 

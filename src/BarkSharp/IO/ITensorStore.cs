@@ -18,4 +18,10 @@ public interface ITensorStore : IDisposable
     /// <summary>The tensor's raw little-endian bytes, C-contiguous.</summary>
     /// <exception cref="BarkWeightException">The key does not exist.</exception>
     ReadOnlySpan<byte> GetBytes(string key);
+
+    /// <summary>
+    /// Copies the tensor's bytes into <paramref name="destination"/> (exactly its byte length). Stores may read the file
+    /// directly instead of through the memory map, so loading a model does not keep the file's pages resident.
+    /// </summary>
+    void CopyBytes(string key, Span<byte> destination) => GetBytes(key).CopyTo(destination);
 }

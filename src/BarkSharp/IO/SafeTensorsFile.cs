@@ -71,8 +71,32 @@ public sealed class SafeTensorsFile : ITensorStore
         return _file.Span(_dataStart + entry.Offset, entry.Info.ByteLength);
     }
 
+    /// <summary>Reads the tensor with positioned file reads (the page cache, not this process's memory, holds the pages).</summary>
+    public void CopyBytes(string key, Span<byte> destination)
+    {
+        if (!_tensors.TryGetValue(key, out var entry))
+            throw new BarkWeightException(key, $"{SourcePath}: the checkpoint has no tensor '{key}'.");
+        if (destination.Length != entry.Info.ByteLength)
+            throw new ArgumentException($"destination has {destination.Length} bytes; tensor '{key}' has {entry.Info.ByteLength}.", nameof(destination));
+        _handle ??= File.OpenHandle(SourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+        long position = _dataStart + entry.Offset;
+        while (!destination.IsEmpty)
+        {
+            int read = RandomAccess.Read(_handle, destination, position);
+            if (read <= 0) throw new BarkFormatException(SourcePath, $"the file ended while reading tensor '{key}'; it was truncated after opening.");
+            destination = destination[read..];
+            position += read;
+        }
+    }
+
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _handle;
+
     /// <inheritdoc />
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        _handle?.Dispose();
+        _file.Dispose();
+    }
 
     private long ParseHeader(out Dictionary<string, string> metadata)
     {

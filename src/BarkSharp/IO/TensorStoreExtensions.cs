@@ -29,7 +29,16 @@ public static class TensorStoreExtensions
         if (!info.DType.IsFloatingPoint())
             throw new BarkWeightException(key, $"{store.SourcePath}: tensor '{key}' has dtype {info.DType}; a floating-point tensor was expected.");
         var result = new float[checked((int)info.ElementCount)];
-        ConvertToFloat32(store.GetBytes(key), info.DType, result);
+        if (info.DType == DType.Float32)
+        {
+            store.CopyBytes(key, MemoryMarshal.AsBytes(result.AsSpan()));
+        }
+        else
+        {
+            var bytes = new byte[info.ByteLength];
+            store.CopyBytes(key, bytes);
+            ConvertToFloat32(bytes, info.DType, result);
+        }
         return result;
     }
 

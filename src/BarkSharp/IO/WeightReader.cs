@@ -50,6 +50,31 @@ public sealed class WeightReader
         return data;
     }
 
+    /// <summary>
+    /// Reads a floating-point tensor as float32 into <paramref name="destination"/> (its element count), checking the
+    /// shape; lets a loader reuse one buffer for all the tensors it converts.
+    /// </summary>
+    public void Float32Into(string name, Span<float> destination, params long[] shape)
+    {
+        string key = Prefix + name;
+        TensorInfo info = Store.GetInfo(key);
+        TensorStoreExtensions.CheckShape(Store, info, shape);
+        if (!info.DType.IsFloatingPoint())
+            throw new BarkWeightException(key, $"{Store.SourcePath}: tensor '{key}' has dtype {info.DType}; a floating-point tensor was expected.");
+        if (destination.Length != info.ElementCount) throw new ArgumentException($"destination has {destination.Length} elements; '{key}' has {info.ElementCount}.", nameof(destination));
+        if (info.DType == DType.Float32)
+        {
+            Store.CopyBytes(key, System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination));
+        }
+        else
+        {
+            var bytes = new byte[info.ByteLength];
+            Store.CopyBytes(key, bytes);
+            TensorStoreExtensions.ConvertToFloat32(bytes, info.DType, destination);
+        }
+        _used.Add(key);
+    }
+
     /// <summary>Reads an optional tensor: null when absent.</summary>
     public float[]? OptionalFloat32(string name, params long[] shape) => Has(name) ? Float32(name, shape) : null;
 

@@ -71,8 +71,21 @@ internal sealed class BarkBlock
         return new BarkBlock(c, causal, Ln(), Lin(3 * h, h), Lin(h, h), Ln(), Lin(4 * h, h), Lin(h, 4 * h));
     }
 
-    internal static WeightMatrix Linear(WeightReader r, string name, int rows, int cols, bool bias, WeightType type) =>
-        WeightMatrix.FromFloat32(r.Float32(name + ".weight", rows, cols), rows, cols, bias ? r.Float32(name + ".bias", rows) : null, type);
+    /// <summary>Reads a linear layer through a pooled buffer, so loading leaves no full-size float32 copy behind.</summary>
+    internal static WeightMatrix Linear(WeightReader r, string name, int rows, int cols, bool bias, WeightType type)
+    {
+        float[] buffer = System.Buffers.ArrayPool<float>.Shared.Rent(rows * cols);
+        try
+        {
+            Span<float> data = buffer.AsSpan(0, rows * cols);
+            r.Float32Into(name + ".weight", data, rows, cols);
+            return WeightMatrix.FromFloat32(data, rows, cols, bias ? r.Float32(name + ".bias", rows) : null, type);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
 
     /// <summary>
     /// Runs the block on <c>batch · T</c> rows of <paramref name="x"/> (in place). New keys/values are appended to

@@ -88,19 +88,34 @@ public sealed class WeightMatrix
             case WeightType.Float32:
                 {
                     var packed = new float[size];
-                    Pack(data, rows, cols, (p, v) => packed[p] = v);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        ReadOnlySpan<float> row = data.Slice(r * cols, cols);
+                        long at = (long)(r / PanelWidth) * cols * PanelWidth + r % PanelWidth;
+                        for (int k = 0; k < cols; k++, at += PanelWidth) packed[at] = row[k];
+                    }
                     return new WeightMatrix(type, rows, cols, bias) { PackedF32 = packed };
                 }
             case WeightType.BFloat16:
                 {
                     var packed = new ushort[size];
-                    Pack(data, rows, cols, (p, v) => packed[p] = ToBFloat16(v));
+                    for (int r = 0; r < rows; r++)
+                    {
+                        ReadOnlySpan<float> row = data.Slice(r * cols, cols);
+                        long at = (long)(r / PanelWidth) * cols * PanelWidth + r % PanelWidth;
+                        for (int k = 0; k < cols; k++, at += PanelWidth) packed[at] = ToBFloat16(row[k]);
+                    }
                     return new WeightMatrix(type, rows, cols, bias) { PackedU16 = packed };
                 }
             case WeightType.Float16:
                 {
                     var packed = new ushort[size];
-                    Pack(data, rows, cols, (p, v) => packed[p] = BitConverter.HalfToUInt16Bits((Half)v));
+                    for (int r = 0; r < rows; r++)
+                    {
+                        ReadOnlySpan<float> row = data.Slice(r * cols, cols);
+                        long at = (long)(r / PanelWidth) * cols * PanelWidth + r % PanelWidth;
+                        for (int k = 0; k < cols; k++, at += PanelWidth) packed[at] = BitConverter.HalfToUInt16Bits((Half)row[k]);
+                    }
                     return new WeightMatrix(type, rows, cols, bias) { PackedU16 = packed };
                 }
             case WeightType.Int8:
@@ -190,14 +205,5 @@ public sealed class WeightMatrix
         if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x40);
         bits += 0x7FFF + ((bits >> 16) & 1);
         return (ushort)(bits >> 16);
-    }
-
-    private static void Pack(ReadOnlySpan<float> data, int rows, int cols, Action<long, float> store)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            int panel = r / PanelWidth, j = r % PanelWidth;
-            for (int k = 0; k < cols; k++) store(((long)panel * cols + k) * PanelWidth + j, data[r * cols + k]);
-        }
     }
 }

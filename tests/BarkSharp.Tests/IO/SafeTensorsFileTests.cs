@@ -22,6 +22,19 @@ public class SafeTensorsFileTests
     }
 
     [Fact]
+    public void File_reads_give_the_same_bytes_as_the_mapping()
+    {
+        using SafeTensorsFile file = SafeTensorsFile.Open(SafetensorsPath);
+        foreach (string key in file.Keys)
+        {
+            var copy = new byte[file.GetInfo(key).ByteLength];
+            file.CopyBytes(key, copy);
+            Assert.True(file.GetBytes(key).SequenceEqual(copy), key);
+        }
+        Assert.Throws<ArgumentException>(() => file.CopyBytes(file.Keys[0], new byte[1]));
+    }
+
+    [Fact]
     public void Truncated_file_is_rejected_with_the_tensor_named()
     {
         string dir = Fixtures.TempDir();
