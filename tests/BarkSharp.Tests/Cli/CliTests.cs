@@ -303,4 +303,17 @@ public sealed class CliTests : IDisposable
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("q4", err);
     }
+
+    [Fact]
+    public async Task Say_with_reduced_weights_and_low_memory_writes_audio_of_the_same_length()
+    {
+        var (code, _, err) = await Run(Say(Out("int8.wav"), "Hello, my dog is cute", "--greedy", "--weights", "int8", "--low-memory"));
+        Assert.True(code == ExitCodes.Success, err);
+        var (code2, _, err2) = await Run(Say(Out("f32.wav"), "Hello, my dog is cute", "--greedy"));
+        Assert.True(code2 == ExitCodes.Success, err2);
+        Assert.Equal(new FileInfo(Out("f32.wav")).Length, new FileInfo(Out("int8.wav")).Length);
+        var (code3, _, err3) = await Run(Say(Out("x.wav"), "hi", "--weights", "q4"));
+        Assert.Equal(ExitCodes.Usage, code3);
+        Assert.Contains("q4", err3);
+    }
 }
