@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace BarkSharp.Tensors;
 
@@ -31,7 +32,14 @@ public static partial class MatMul
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static unsafe (Vector512<float>, Vector512<float>) Load(void* panel, long element)
         {
-            Vector512<ushort> v = Vector512.Load((ushort*)panel + element);
+            ushort* p = (ushort*)panel + element;
+            if (Avx512F.IsSupported)
+            {
+                // vpmovzxwd straight from memory, then move the 16 bits into the float's high half.
+                Vector512<int> lo = Avx512F.ConvertToVector512Int32(Vector256.Load(p)), hi = Avx512F.ConvertToVector512Int32(Vector256.Load(p + 16));
+                return (Vector512.ShiftLeft(lo, 16).AsSingle(), Vector512.ShiftLeft(hi, 16).AsSingle());
+            }
+            Vector512<ushort> v = Vector512.Load(p);
             return (Vector512.ShiftLeft(Vector512.WidenLower(v), 16).AsSingle(), Vector512.ShiftLeft(Vector512.WidenUpper(v), 16).AsSingle());
         }
     }
@@ -41,7 +49,14 @@ public static partial class MatMul
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static unsafe (Vector512<float>, Vector512<float>) Load(void* panel, long element)
         {
-            Vector256<sbyte> v = Vector256.Load((sbyte*)panel + element);
+            sbyte* p = (sbyte*)panel + element;
+            if (Avx512F.IsSupported)
+            {
+                // vpmovsxbd: 16 bytes → 16 ints in one instruction, then vcvtdq2ps.
+                return (Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(p))),
+                        Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 16))));
+            }
+            Vector256<sbyte> v = Vector256.Load(p);
             Vector512<short> s = Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v));
             return (Vector512.ConvertToSingle(Vector512.WidenLower(s)), Vector512.ConvertToSingle(Vector512.WidenUpper(s)));
         }
