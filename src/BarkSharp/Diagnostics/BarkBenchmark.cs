@@ -162,7 +162,7 @@ public static class BarkBenchmark
         double totalSeconds = (total.Elapsed - excluded).TotalSeconds;
         double audioSeconds = Frames * config.CodecConfig.HopLength / (double)config.CodecConfig.SamplingRate;
         return new BenchmarkReport(machine, ShortName(options.Weights), threads, batch, options.Shape, stages, totalSeconds, Math.Round(audioSeconds, 2),
-            totalSeconds / audioSeconds, Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
+            totalSeconds / (audioSeconds * batch), Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
     }
 
     private static StageReport Compute(int tokens, double seconds, double flops, MachineReport m)
@@ -245,7 +245,10 @@ public static class BarkBenchmark
     }
 }
 
-/// <summary>The benchmark's result; <see cref="ToJson"/> gives the documented JSON shape.</summary>
+/// <summary>
+/// The benchmark's result; <see cref="ToJson"/> gives the documented JSON shape. <c>rtf</c> is total seconds over the
+/// audio of the whole batch (<c>audio_seconds</c> × batch).
+/// </summary>
 public sealed record BenchmarkReport(
     [property: JsonPropertyName("machine")] MachineReport Machine,
     [property: JsonPropertyName("weights")] string Weights,

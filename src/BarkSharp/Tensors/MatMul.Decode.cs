@@ -62,25 +62,66 @@ public static partial class MatMul
         }
     }
 
-    /// <summary>True when <see cref="DecodeRow"/> handles this weight type.</summary>
+    /// <summary>True when <see cref="DecodeRows"/> handles this weight type.</summary>
     private static bool HasDecodeKernel(WeightType type) => type is WeightType.Float32 or WeightType.BFloat16 or WeightType.Int8;
 
-    /// <summary><c>y[p·32 + j] = Σ_k x[k] · W(p, k, j)</c> for panels <c>[p0, p1)</c>, written to <paramref name="y"/> at column <c>p·32 − rowStart</c>.</summary>
-    private static unsafe void DecodeRow(float* x, int k, WeightMatrix w, int firstPanel, int p0, int p1, int rowStart, int rowCount, float* y)
+    /// <summary>
+    /// <c>y[r, p·32 + j] = Σ_k x[r, k] · W(p, k, j)</c> for one or two rows and panels <c>[p0, p1)</c>, written to
+    /// <paramref name="y"/> at column <c>p·32 − rowStart</c> (row stride <paramref name="rowCount"/>).
+    /// </summary>
+    private static unsafe void DecodeRows(float* x, int n, int k, WeightMatrix w, int firstPanel, int p0, int p1, int rowStart, int rowCount, float* y)
     {
         switch (w.Type)
         {
             case WeightType.Float32:
-                fixed (float* b = w.PackedF32) DecodePanels<Float32Loader>(x, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
+                fixed (float* b = w.PackedF32) Dispatch<Float32Loader>(x, n, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
                 break;
             case WeightType.BFloat16:
-                fixed (ushort* b = w.PackedU16) DecodePanels<BFloat16Loader>(x, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
+                fixed (ushort* b = w.PackedU16) Dispatch<BFloat16Loader>(x, n, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
                 break;
             case WeightType.Int8:
-                fixed (sbyte* b = w.PackedI8) DecodePanels<Int8Loader>(x, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
+                fixed (sbyte* b = w.PackedI8) Dispatch<Int8Loader>(x, n, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
                 break;
             default:
                 throw new InvalidOperationException($"no decode kernel for {w.Type}");
+        }
+    }
+
+    private static unsafe void Dispatch<TLoader>(float* x, int n, int k, void* packed, int firstPanel, int p0, int p1, int rowStart, int rowCount, float* y)
+        where TLoader : struct, IPanelLoader
+    {
+        if (n == 1) DecodePanels<TLoader>(x, k, packed, firstPanel, p0, p1, rowStart, rowCount, y);
+        else DecodePanels2<TLoader>(x, k, packed, firstPanel, p0, p1, rowStart, rowCount, y);
+    }
+
+    /// <summary>Two rows (a batch of two decode steps): two panels at a time, eight chains, each weight widened once for both rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DecodePanels2<TLoader>(float* x, int k, void* packed, int firstPanel, int p0, int p1, int rowStart, int rowCount, float* y)
+        where TLoader : struct, IPanelLoader
+    {
+        float* tile = stackalloc float[2 * Nr];
+        float* x1 = x + k;
+        int p = p0;
+        for (; p < p1; p += 2)
+        {
+            int panels = Math.Min(2, p1 - p);
+            long s0 = (long)(firstPanel + p) * k * Nr, s1 = panels == 2 ? s0 + (long)k * Nr : s0;
+            Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+            for (int i = 0; i < k; i++)
+            {
+                Vector512<float> u = Vector512.Create(x[i]), v = Vector512.Create(x1[i]);
+                long e = (long)i * Nr;
+                var (l0, h0) = TLoader.Load(packed, s0 + e);
+                var (l1, h1) = TLoader.Load(packed, s1 + e);
+                a0 = Vector512.FusedMultiplyAdd(u, l0, a0); a1 = Vector512.FusedMultiplyAdd(u, h0, a1);
+                b0 = Vector512.FusedMultiplyAdd(v, l0, b0); b1 = Vector512.FusedMultiplyAdd(v, h0, b1);
+                c0 = Vector512.FusedMultiplyAdd(u, l1, c0); c1 = Vector512.FusedMultiplyAdd(u, h1, c1);
+                d0 = Vector512.FusedMultiplyAdd(v, l1, d0); d1 = Vector512.FusedMultiplyAdd(v, h1, d1);
+            }
+            a0.Store(tile); a1.Store(tile + 16); c0.Store(tile + 32); c1.Store(tile + 48);
+            Scatter(tile, panels, firstPanel + p, rowStart, rowCount, y);
+            b0.Store(tile); b1.Store(tile + 16); d0.Store(tile + 32); d1.Store(tile + 48);
+            Scatter(tile, panels, firstPanel + p, rowStart, rowCount, y + rowCount);
         }
     }
 

@@ -65,9 +65,9 @@ public static partial class MatMul
     {
         public void Run(int p0, int p1)
         {
-            if (n == 1 && HasDecodeKernel(w.Type))
+            if (n <= 2 && HasDecodeKernel(w.Type))
             {
-                DecodeRow(x, k, w, firstPanel, p0, p1, rowStart, rowCount, y);
+                DecodeRows(x, n, k, w, firstPanel, p0, p1, rowStart, rowCount, y);
                 Finish(p0, p1);
                 return;
             }

@@ -94,6 +94,12 @@ public class MatMulBatchInvarianceTests
             var single = new float[rows];
             MatMul.Multiply(x.AsSpan(i * cols, cols), 1, m, single, 2);
             Assert.Equal(batch.AsSpan(i * rows, rows).ToArray(), single);
+            if (i + 2 <= n)
+            {
+                var pair = new float[2 * rows];
+                MatMul.Multiply(x.AsSpan(i * cols, 2 * cols), 2, m, pair, 2);
+                Assert.Equal(batch.AsSpan(i * rows, 2 * rows).ToArray(), pair);
+            }
             var part = new float[77];
             MatMul.MultiplyRows(x.AsSpan(i * cols, cols), 1, m, 101, 77, part, 1);
             Assert.Equal(single.AsSpan(101, 77).ToArray(), part);
