@@ -60,6 +60,8 @@ internal static class BenchCommand
             lines.Add(string.Create(c, $"{name,-18} {s.Seconds,8:F2} {s.Tokens,8} {s.MsPerToken,10:F2} {rate} {fraction}"));
         }
         lines.Add(string.Create(c, $"total {r.TotalSeconds:F2} s for {r.AudioSeconds:F2} s of audio: real-time factor {r.Rtf:F2}; peak RSS {r.PeakRssMb:F0} MB"));
+        if (r.LimitSeconds is { } limit)
+            lines.Add(string.Create(c, $"the stages at their machine limits would take {limit:F2} s: this run is {r.TotalSeconds / limit:F2}× that"));
         return string.Join(Environment.NewLine, lines);
     }
 }

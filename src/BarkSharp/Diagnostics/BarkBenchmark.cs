@@ -261,6 +261,15 @@ public sealed record BenchmarkReport(
     [property: JsonPropertyName("rtf")] double Rtf,
     [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb)
 {
+    /// <summary>
+    /// Seconds the stages would take at their machine limits (each stage's time × its fraction, capped at 1); the
+    /// ratio <see cref="TotalSeconds"/> / this says how far the whole run is from the hardware. Null without a probe.
+    /// </summary>
+    [JsonPropertyName("limit_seconds")]
+    public double? LimitSeconds => Stages.Values.All(s => s.Fraction is not null)
+        ? Stages.Values.Sum(s => s.Seconds * Math.Min(1.0, s.Fraction!.Value))
+        : null;
+
     /// <summary>The report as indented JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull });
 }
