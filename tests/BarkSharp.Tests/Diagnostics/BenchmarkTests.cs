@@ -42,6 +42,21 @@ public class BenchmarkTests
     }
 
     [Fact]
+    public void Limit_seconds_sum_each_stage_at_its_bound()
+    {
+        var stages = new Dictionary<string, StageReport>
+        {
+            ["fine"] = new(2.0, 10, 200, 50, null, 0.5),
+            ["semantic_decode"] = new(1.0, 10, 100, null, 40, 1.2),      // a noisy probe can exceed 1: capped
+        };
+        var report = new BenchmarkReport(new MachineReport("cpu", 100, 30), "f32", 1, 1, "bark-small", stages, 3.5, 5.13, 0.68, 100);
+        Assert.Equal(2.0 * 0.5 + 1.0, report.LimitSeconds);
+        Assert.Contains("1.75×", BarkSharp.Cli.Commands.BenchCommand.FormatTable(report));
+        var unprobed = report with { Stages = new Dictionary<string, StageReport> { ["fine"] = new(2.0, 10, 200, 50, null, null) } };
+        Assert.Null(unprobed.LimitSeconds);
+    }
+
+    [Fact]
     public void Weight_type_names_parse_and_unknown_ones_fail_clearly()
     {
         Assert.Equal(WeightType.BFloat16, BarkBenchmark.ParseWeightType("bf16"));
