@@ -64,6 +64,28 @@ if (args.Length > 0 && args[0] == "decode")
     }
     return 0;
 }
+if (args.Length > 0 && args[0] == "kvwrite")
+{
+    // Writing 887 tokens' keys into the transposed cache: element by element vs 16×16 tiles.
+    int n = 887, h = 768, heads = 12, hd = 64, stride = 1024;
+    var qkv = new float[n * 3 * h];
+    var cache = new float[heads * hd * stride];
+    for (int rep = 0; rep < 5; rep++)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (int t = 0; t < n; t++)
+            for (int head = 0; head < heads; head++)
+                for (int d = 0; d < hd; d++) cache[(head * hd + d) * stride + t] = qkv[t * 3 * h + h + head * hd + d];
+        double a = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        for (int t0 = 0; t0 < n; t0 += 16)
+            for (int head = 0; head < heads; head++)
+                for (int d0 = 0; d0 < hd; d0 += 16)
+                    for (int d = d0; d < d0 + 16; d++)
+                        for (int t = t0; t < Math.Min(n, t0 + 16); t++) cache[(head * hd + d) * stride + t] = qkv[t * 3 * h + h + head * hd + d];
+        Console.WriteLine($"kv write: element order {a:F2} ms, 16x16 tiles {sw.Elapsed.TotalMilliseconds:F2} ms");
+    }
+    return 0;
+}
 if (args.Length > 0 && args[0] == "codec")
 {
     var codec = BarkSharp.Models.Encodec.EncodecDecoder.CreateRandom(new BarkSharp.Configuration.EncodecConfig(), 4);

@@ -110,17 +110,21 @@ internal sealed class BarkBlock
             Span<float> kCache = cache.Keys(b, layer);                     // [heads, hd, stride] (transposed)
             Span<float> vCache = cache.Values(b, layer);                   // [heads, stride, hd]
             int stride = cache.Stride;
-            for (int t = 0; t < seqLen; t++)
+            ReadOnlySpan<float> rows = qkv.Slice(b * seqLen * 3 * h, seqLen * 3 * h);
+            // Keys go in transposed, 16 positions × 16 dimensions at a time so the writes stay within a few cache lines.
+            for (int t0 = 0; t0 < seqLen; t0 += 16)
             {
-                ReadOnlySpan<float> row = qkv.Slice((b * seqLen + t) * 3 * h, 3 * h);
-                int position = past + t;
-                for (int head = 0; head < heads; head++)
-                {
-                    ReadOnlySpan<float> k = row.Slice(h + head * hd, hd);
-                    for (int d = 0; d < hd; d++) kCache[(head * hd + d) * stride + position] = k[d];
-                    row.Slice(2 * h + head * hd, hd).CopyTo(vCache.Slice((head * stride + position) * hd, hd));
-                }
+                int t1 = Math.Min(seqLen, t0 + 16);
+                for (int c = 0; c < h; c += 16)                             // c = head · hd + d
+                    for (int e = c; e < Math.Min(h, c + 16); e++)
+                    {
+                        Span<float> dst = kCache.Slice(e * stride + past, seqLen);
+                        for (int t = t0; t < t1; t++) dst[t] = rows[t * 3 * h + h + e];
+                    }
             }
+            for (int t = 0; t < seqLen; t++)
+                for (int head = 0; head < heads; head++)
+                    rows.Slice(t * 3 * h + 2 * h + head * hd, hd).CopyTo(vCache.Slice((head * stride + past + t) * hd, hd));
             Attention.Forward(qkv[(b * seqLen * 3 * h)..], 3 * h, kCache, vCache, stride, heads, hd, past, seqLen, _causal,
                 keyMask.IsEmpty ? default : keyMask.Slice(b * cache.Capacity, total),
                 attn.Slice(b * seqLen * h, seqLen * h), ws.Scores, threads);   // [T, H]
