@@ -102,7 +102,7 @@ internal sealed class BarkBlock
         Span<float> proj = ws.Proj.AsSpan(0, n * h);
         Span<float> mlp = ws.Mlp.AsSpan(0, n * 4 * h);
 
-        Layernorm1.Apply(x, n, normed);                                    // [n, H]
+        Layernorm1.Apply(x, n, normed, threads);                                    // [n, H]
         MatMul.Multiply(normed, n, AttProj, qkv, threads);                 // [n, 3H]: q | k | v
         int total = past + seqLen;
         for (int b = 0; b < batch; b++)
@@ -132,7 +132,7 @@ internal sealed class BarkBlock
         MatMul.Multiply(attn, n, AttOutProj, proj, threads);               // [n, H]
         System.Numerics.Tensors.TensorPrimitives.Add(x[..(n * h)], proj, x);
 
-        Layernorm2.Apply(x, n, normed);                                    // [n, H]
+        Layernorm2.Apply(x, n, normed, threads);                                    // [n, H]
         MatMul.Multiply(normed, n, MlpInProj, mlp, threads);               // [n, 4H]
         Gelu.Forward(mlp, mlp, threads);
         MatMul.Multiply(mlp, n, MlpOutProj, proj, threads);                // [n, H]

@@ -14,6 +14,6 @@ internal sealed class LayerNormWeights(float[] weight, float[]? bias)
     public static LayerNormWeights Load(WeightReader r, string name, int dim, bool hasBias) =>
         new(r.Float32(name + ".weight", dim), hasBias ? r.Float32(name + ".bias", dim) : null);
 
-    public void Apply(ReadOnlySpan<float> x, int rows, Span<float> y) =>
-        LayerNorm.Forward(x, rows, Weight, Bias, y);
+    public void Apply(ReadOnlySpan<float> x, int rows, Span<float> y, int maxThreads = 1) =>
+        LayerNorm.Forward(x, rows, Weight, Bias, y, LayerNorm.DefaultEpsilon, maxThreads);
 }

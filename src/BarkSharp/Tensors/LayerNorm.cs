@@ -12,12 +12,38 @@ public static class LayerNorm
     public const float DefaultEpsilon = 1e-5f;
 
     /// <summary>Normalizes <paramref name="rows"/> rows of length <c>weight.Length</c>. <paramref name="x"/> and <paramref name="y"/> may be the same span.</summary>
-    public static void Forward(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, float epsilon = DefaultEpsilon)
+    public static void Forward(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, float epsilon = DefaultEpsilon) =>
+        Forward(x, rows, weight, bias, y, epsilon, maxThreads: 1);
+
+    /// <summary>As <see cref="Forward(ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, float)"/>, rows split across up to <paramref name="maxThreads"/> threads (each row is computed the same way).</summary>
+    public static unsafe void Forward(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, float epsilon, int maxThreads)
     {
         int dim = weight.Length;
         if (!bias.IsEmpty && bias.Length != dim) throw new ArgumentException("bias length differs from weight length.", nameof(bias));
         if (x.Length < rows * dim || y.Length < rows * dim) throw new ArgumentException("x or y shorter than rows × dim.");
-        for (int r = 0; r < rows; r++)
+        int threads = Math.Clamp(Math.Min(maxThreads, rows / 64), 1, Math.Max(1, rows));
+        if (threads == 1)
+        {
+            Rows(x, 0, rows, weight, bias, y, epsilon);
+            return;
+        }
+        fixed (float* px = x)
+        fixed (float* py = y)
+        fixed (float* pw = weight)
+        fixed (float* pb = bias)
+        {
+            float* sx = px, sy = py, sw = pw, sb = pb;
+            int length = rows * dim, biasLength = bias.Length;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                Rows(new ReadOnlySpan<float>(sx, length), (int)((long)rows * t / threads), (int)((long)rows * (t + 1) / threads),
+                    new ReadOnlySpan<float>(sw, dim), new ReadOnlySpan<float>(sb, biasLength), new Span<float>(sy, length), epsilon));
+        }
+    }
+
+    private static void Rows(ReadOnlySpan<float> x, int r0, int r1, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, float epsilon)
+    {
+        int dim = weight.Length;
+        for (int r = r0; r < r1; r++)
         {
             ReadOnlySpan<float> xr = x.Slice(r * dim, dim);
             Span<float> yr = y.Slice(r * dim, dim);

@@ -79,6 +79,24 @@ public class KernelReferenceTests
     }
 
     [Fact]
+    public void LayerNorm_and_gelu_give_the_same_bits_on_any_thread_count()
+    {
+        var rng = new Random(4);
+        float[] x = RandomArray(rng, 300 * 96, 4f), w = RandomArray(rng, 96), b = RandomArray(rng, 96);
+        var one = new float[x.Length];
+        var two = new float[x.Length];
+        LayerNorm.Forward(x, 300, w, b, one, LayerNorm.DefaultEpsilon, maxThreads: 1);
+        LayerNorm.Forward(x, 300, w, b, two, LayerNorm.DefaultEpsilon, maxThreads: 2);
+        Assert.Equal(one, two);
+        float[] big = RandomArray(rng, 40_000, 6f);
+        var g1 = new float[big.Length];
+        var g2 = new float[big.Length];
+        Gelu.Forward(big, g1, 1);
+        Gelu.Forward(big, g2, 2);
+        Assert.Equal(g1, g2);
+    }
+
+    [Fact]
     public void Gelu_is_the_exact_erf_form()
     {
         // Reference erf by its Maclaurin series (exact enough in double for |z| ≤ 4).
