@@ -62,20 +62,20 @@ internal static class CoarseGenerator
         var scratchI = new int[widest];
         var next = new int[batch];
         var clock = Stopwatch.StartNew();
-        KvCache? cache = null;
+        // One cache for every window: the longest window is the full semantic prompt, the infer token, the longest
+        // history and a full window of new tokens (the last one is never fed back).
+        int longestWindow = config.MaxCoarseInputLength + 1 + config.MaxCoarseHistory + window - 1;
+        KvCache cache = model.CreateCache(batch, Math.Min(model.Config.BlockSize, longestWindow));
 
         for (int w = 0; w < windows; w++)
         {
             int semanticIndex = baseSemanticIndex + (int)Math.Round(generated / ratio, MidpointRounding.ToEven);
             int start = Math.Max(0, semanticIndex - maxSemanticHistory);
             int coarseContext = Math.Min(config.MaxCoarseHistory, coarse[0].Count);
-            int inputLength = config.MaxCoarseInputLength + 1 + coarseContext;
             int newTokens = Math.Min(window, maxLength - generated);
 
             int[] input = WindowInput(fullSemantic, coarse, start, coarseContext, config);
 
-            int capacity = inputLength + newTokens - 1;
-            if (cache is null || cache.Capacity < capacity) cache = model.CreateCache(batch, Math.Min(model.Config.BlockSize, Math.Max(capacity, config.MaxCoarseInputLength + 1 + config.MaxCoarseHistory + window - 1)));
             cache.Reset();
             for (int i = 0; i < newTokens; i++)
             {
