@@ -64,6 +64,33 @@ if (args.Length > 0 && args[0] == "decode")
     }
     return 0;
 }
+if (args.Length > 0 && args[0] == "alloc")
+{
+    var rng = new Random(1);
+    float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+    var m = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(192 * 64), 192, 64);
+    float[] x = R(256), y = new float[256], w = R(64), keys = R(4 * 16 * 128), values = R(4 * 16 * 128), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(4, 128)];
+    void Measure(string name, Action a)
+    {
+        for (int i = 0; i < 200; i++) a();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) a();
+        Console.WriteLine($"{name}: {GC.GetAllocatedBytesForCurrentThread() - before} bytes");
+    }
+    Measure("matmul", () => BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, 64), 1, m, y, 1));
+    Measure("matmul n=3", () => BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, 192), 3, m, new float[3 * 192], 1));
+    var mb = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(192 * 64), 192, 64, null, BarkSharp.Tensors.WeightType.BFloat16);
+    Measure("matmul bf16", () => BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, 64), 1, mb, y, 1));
+    for (int i = 0; i < 300; i++) BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, 64), 1, m, y, 1);
+    long b0 = GC.GetAllocatedBytesForCurrentThread();
+    BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, 64), 1, m, y, 1);
+    Console.WriteLine($"direct matmul: {GC.GetAllocatedBytesForCurrentThread() - b0} bytes");
+    Measure("layernorm", () => BarkSharp.Tensors.LayerNorm.Forward(x.AsSpan(0, 64), 1, w, w, y, 1e-5f, 1));
+    Measure("gelu", () => BarkSharp.Tensors.Gelu.Forward(x, y, 1));
+    Measure("attention", () => BarkSharp.Tensors.Attention.Forward(x, 64, keys, values, 128, 4, 16, 20, 1, true, default, y, scratch, 1));
+    Measure("exp", () => BarkSharp.Tensors.Exp.Forward(x, y));
+    return 0;
+}
 if (args.Length > 0 && args[0] == "kvwrite")
 {
     // Writing 887 tokens' keys into the transposed cache: element by element vs 16×16 tiles.

@@ -82,7 +82,7 @@ internal static class SemanticGenerator
                 if (token == eos) finished[b] = true;
             }
             progress?.Report(new BarkProgress(BarkStage.Semantic, step + 1, maxNew, (step + 1) / clock.Elapsed.TotalSeconds));
-            if (finished.All(f => f) || step == maxNew - 1) break;
+            if (Array.IndexOf(finished, false) < 0 || step == maxNew - 1) break;
             model.Forward(next, batch, cache, ws, logits, lastPositionOnly: true, vocabCount: allowedRows);
         }
 

@@ -38,6 +38,8 @@ public sealed class BarkCausalModel
     /// <summary>The sub-model's configuration.</summary>
     public BarkSubModelConfig Config { get; }
 
+    private string InputTableName => Config.ModelType switch { "semantic" => "semantic input", "coarse_acoustics" => "coarse_acoustics input", _ => "input" };
+
     /// <summary>Storage type of the blocks' linear weights.</summary>
     public WeightType WeightType => _layers.Length == 0 ? WeightType.Float32 : _layers[0].AttProj.Type;
 
@@ -96,7 +98,7 @@ public sealed class BarkCausalModel
 
     /// <summary>Token embeddings: <paramref name="destination"/> <c>[ids.Length, H]</c> = <c>input_embeds_layer[ids]</c>.</summary>
     public void Embed(ReadOnlySpan<int> ids, Span<float> destination) =>
-        Embedding.Lookup(_inputEmbeds, Config.HiddenSize, ids, destination, $"{Config.ModelType} input");
+        Embedding.Lookup(_inputEmbeds, Config.HiddenSize, ids, destination, InputTableName);
 
     /// <summary>
     /// Bark's "merge context" prompt of the semantic model: for each sequence, <c>E[text[t]] + E[history[t]]</c> for
@@ -116,7 +118,7 @@ public sealed class BarkCausalModel
         {
             Span<float> seq = destination.Slice(b * len * h, len * h);
             Embed(textIds.Slice(b * ctx, ctx), seq[..(ctx * h)]);
-            Embedding.Accumulate(_inputEmbeds, h, historyIds, seq[..(ctx * h)], $"{Config.ModelType} input");
+            Embedding.Accumulate(_inputEmbeds, h, historyIds, seq[..(ctx * h)], InputTableName);
             Embed(tailIds, seq[(ctx * h)..]);
         }
     }

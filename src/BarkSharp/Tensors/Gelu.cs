@@ -28,17 +28,17 @@ public static class Gelu
         {
             fixed (float* px = x)
             fixed (float* py = y)
-            {
-                float* sx = px, sy = py;
-                int length = x.Length;
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-                {
-                    int c0 = (int)((long)chunks * t / threads) * Chunk, c1 = Math.Min(length, (int)((long)chunks * (t + 1) / threads) * Chunk);
-                    Range(new ReadOnlySpan<float>(sx + c0, c1 - c0), new Span<float>(sy + c0, c1 - c0));
-                });
-            }
+                RunParallel((nint)px, (nint)py, x.Length, chunks, threads);
         }
     }
+
+    // Kept apart so the closure is only allocated when threads are used.
+    private static unsafe void RunParallel(nint px, nint py, int length, int chunks, int threads) =>
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            int c0 = (int)((long)chunks * t / threads) * Chunk, c1 = Math.Min(length, (int)((long)chunks * (t + 1) / threads) * Chunk);
+            Range(new ReadOnlySpan<float>((float*)px + c0, c1 - c0), new Span<float>((float*)py + c0, c1 - c0));
+        });
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Range(ReadOnlySpan<float> x, Span<float> y)

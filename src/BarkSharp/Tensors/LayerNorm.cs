@@ -31,13 +31,17 @@ public static class LayerNorm
         fixed (float* py = y)
         fixed (float* pw = weight)
         fixed (float* pb = bias)
-        {
-            float* sx = px, sy = py, sw = pw, sb = pb;
-            int length = rows * dim, biasLength = bias.Length;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-                Rows(new ReadOnlySpan<float>(sx, length), (int)((long)rows * t / threads), (int)((long)rows * (t + 1) / threads),
-                    new ReadOnlySpan<float>(sw, dim), new ReadOnlySpan<float>(sb, biasLength), new Span<float>(sy, length), epsilon));
-        }
+            RunParallel(px, py, pw, pb, rows, dim, bias.Length, epsilon, threads);
+    }
+
+    // Kept apart so the closure is only allocated when threads are used.
+    private static unsafe void RunParallel(float* px, float* py, float* pw, float* pb, int rows, int dim, int biasLength, float epsilon, int threads)
+    {
+        nint sx = (nint)px, sy = (nint)py, sw = (nint)pw, sb = (nint)pb;
+        int length = rows * dim;
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            Rows(new ReadOnlySpan<float>((float*)sx, length), (int)((long)rows * t / threads), (int)((long)rows * (t + 1) / threads),
+                new ReadOnlySpan<float>((float*)sw, dim), new ReadOnlySpan<float>((float*)sb, biasLength), new Span<float>((float*)sy, length), epsilon));
     }
 
     private static void Rows(ReadOnlySpan<float> x, int r0, int r1, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, float epsilon)

@@ -49,17 +49,15 @@ public static partial class MatMul
         fixed (float* pw = w.PackedF32)
         {
             var job = new Job(px, n, k, pw, w, rowStart, rowCount, py, firstPanel);
-            if (threads == 1)
-            {
-                job.Run(0, panels);
-            }
-            else
-            {
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-                    job.Run((int)((long)panels * t / threads), (int)((long)panels * (t + 1) / threads)));
-            }
+            if (threads == 1) job.Run(0, panels);
+            else RunParallel(job, panels, threads);
         }
     }
+
+    // Kept apart so the closure is only allocated when threads are used (a decode step on one thread allocates nothing).
+    private static void RunParallel(Job job, int panels, int threads) =>
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            job.Run((int)((long)panels * t / threads), (int)((long)panels * (t + 1) / threads)));
 
     private readonly unsafe struct Job(float* x, int n, int k, float* packed, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel)
     {
