@@ -24,22 +24,34 @@ public static class TensorStoreExtensions
     public static float[] ReadFloat32(this ITensorStore store, string key, ReadOnlySpan<long> expectedShape = default)
     {
         TensorInfo info = store.GetInfo(key);
+        var result = new float[checked((int)info.ElementCount)];
+        store.ReadFloat32Into(key, result, expectedShape);
+        return result;
+    }
+
+    /// <summary>
+    /// Reads a floating-point tensor as float32 into <paramref name="destination"/> (exactly its element count),
+    /// checking its shape against <paramref name="expectedShape"/> (when given); lets a loader reuse one buffer.
+    /// </summary>
+    public static void ReadFloat32Into(this ITensorStore store, string key, Span<float> destination, ReadOnlySpan<long> expectedShape = default)
+    {
+        TensorInfo info = store.GetInfo(key);
         if (!expectedShape.IsEmpty || info.Shape.Length == 0)
             CheckShape(store, info, expectedShape);
         if (!info.DType.IsFloatingPoint())
             throw new BarkWeightException(key, $"{store.SourcePath}: tensor '{key}' has dtype {info.DType}; a floating-point tensor was expected.");
-        var result = new float[checked((int)info.ElementCount)];
+        if (destination.Length != info.ElementCount)
+            throw new ArgumentException($"destination has {destination.Length} elements; '{key}' has {info.ElementCount}.", nameof(destination));
         if (info.DType == DType.Float32)
         {
-            store.CopyBytes(key, MemoryMarshal.AsBytes(result.AsSpan()));
+            store.CopyBytes(key, MemoryMarshal.AsBytes(destination));
         }
         else
         {
             var bytes = new byte[info.ByteLength];
             store.CopyBytes(key, bytes);
-            ConvertToFloat32(bytes, info.DType, result);
+            ConvertToFloat32(bytes, info.DType, destination);
         }
-        return result;
     }
 
     /// <summary>Throws a <see cref="BarkWeightException"/> naming both shapes when <paramref name="info"/> does not have <paramref name="expected"/>.</summary>

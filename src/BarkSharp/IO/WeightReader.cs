@@ -57,21 +57,7 @@ public sealed class WeightReader
     public void Float32Into(string name, Span<float> destination, params long[] shape)
     {
         string key = Prefix + name;
-        TensorInfo info = Store.GetInfo(key);
-        TensorStoreExtensions.CheckShape(Store, info, shape);
-        if (!info.DType.IsFloatingPoint())
-            throw new BarkWeightException(key, $"{Store.SourcePath}: tensor '{key}' has dtype {info.DType}; a floating-point tensor was expected.");
-        if (destination.Length != info.ElementCount) throw new ArgumentException($"destination has {destination.Length} elements; '{key}' has {info.ElementCount}.", nameof(destination));
-        if (info.DType == DType.Float32)
-        {
-            Store.CopyBytes(key, System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination));
-        }
-        else
-        {
-            var bytes = new byte[info.ByteLength];
-            Store.CopyBytes(key, bytes);
-            TensorStoreExtensions.ConvertToFloat32(bytes, info.DType, destination);
-        }
+        Store.ReadFloat32Into(key, destination, shape);
         _used.Add(key);
     }
 
