@@ -255,21 +255,4 @@ public static partial class MatMul
             c00.Store(d0); c01.Store(d0 + 16);
         }
     }
-
-    /// <summary>One dot product with 8-lane partial sums (used by attention).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static unsafe float Dot(float* a, float* b, int k)
-    {
-        int j = 0;
-        float sum = 0;
-        if (Vector256.IsHardwareAccelerated && k >= 8)
-        {
-            Vector256<float> acc = Vector256<float>.Zero;
-            for (; j + 8 <= k; j += 8)
-                acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + j), Vector256.Load(b + j), acc);
-            sum = Vector256.Sum(acc);
-        }
-        for (; j < k; j++) sum = MathF.FusedMultiplyAdd(a[j], b[j], sum);
-        return sum;
-    }
 }

@@ -86,38 +86,11 @@ public sealed class WeightMatrix
         switch (type)
         {
             case WeightType.Float32:
-                {
-                    var packed = new float[size];
-                    for (int r = 0; r < rows; r++)
-                    {
-                        ReadOnlySpan<float> row = data.Slice(r * cols, cols);
-                        long at = (long)(r / PanelWidth) * cols * PanelWidth + r % PanelWidth;
-                        for (int k = 0; k < cols; k++, at += PanelWidth) packed[at] = row[k];
-                    }
-                    return new WeightMatrix(type, rows, cols, bias) { PackedF32 = packed };
-                }
+                return new WeightMatrix(type, rows, cols, bias) { PackedF32 = Pack<float, ToFloat32>(data, rows, cols, size, null) };
             case WeightType.BFloat16:
-                {
-                    var packed = new ushort[size];
-                    for (int r = 0; r < rows; r++)
-                    {
-                        ReadOnlySpan<float> row = data.Slice(r * cols, cols);
-                        long at = (long)(r / PanelWidth) * cols * PanelWidth + r % PanelWidth;
-                        for (int k = 0; k < cols; k++, at += PanelWidth) packed[at] = ToBFloat16(row[k]);
-                    }
-                    return new WeightMatrix(type, rows, cols, bias) { PackedU16 = packed };
-                }
+                return new WeightMatrix(type, rows, cols, bias) { PackedU16 = Pack<ushort, ToBFloat16Bits>(data, rows, cols, size, null) };
             case WeightType.Float16:
-                {
-                    var packed = new ushort[size];
-                    for (int r = 0; r < rows; r++)
-                    {
-                        ReadOnlySpan<float> row = data.Slice(r * cols, cols);
-                        long at = (long)(r / PanelWidth) * cols * PanelWidth + r % PanelWidth;
-                        for (int k = 0; k < cols; k++, at += PanelWidth) packed[at] = BitConverter.HalfToUInt16Bits((Half)row[k]);
-                    }
-                    return new WeightMatrix(type, rows, cols, bias) { PackedU16 = packed };
-                }
+                return new WeightMatrix(type, rows, cols, bias) { PackedU16 = Pack<ushort, ToFloat16Bits>(data, rows, cols, size, null) };
             case WeightType.Int8:
                 {
                     var scales = new float[panels * PanelWidth];
@@ -127,15 +100,7 @@ public sealed class WeightMatrix
                         foreach (float v in data.Slice(r * cols, cols)) max = Math.Max(max, Math.Abs(v));
                         scales[r] = max > 0 ? max / 127f : 1f;
                     }
-                    var packed = new sbyte[size];
-                    for (int r = 0; r < rows; r++)
-                    {
-                        int panel = r / PanelWidth, j = r % PanelWidth;
-                        float inv = 1f / scales[r];
-                        for (int k = 0; k < cols; k++)
-                            packed[((long)panel * cols + k) * PanelWidth + j] = (sbyte)Math.Clamp(MathF.Round(data[r * cols + k] * inv), -127, 127);
-                    }
-                    return new WeightMatrix(type, rows, cols, bias) { PackedI8 = packed, Scales = scales };
+                    return new WeightMatrix(type, rows, cols, bias) { PackedI8 = Pack<sbyte, ToInt8>(data, rows, cols, size, scales), Scales = scales };
                 }
             default:
                 throw new ArgumentOutOfRangeException(nameof(type));
@@ -196,6 +161,49 @@ public sealed class WeightMatrix
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Lays row-major <paramref name="data"/> out in panels (see the class remarks), converting each element; for int8
+    /// each row is divided by its scale first.
+    /// </summary>
+    private static T[] Pack<T, TConvert>(ReadOnlySpan<float> data, int rows, int cols, long size, float[]? scales)
+        where TConvert : struct, IElementConversion<T>
+    {
+        var packed = new T[size];
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> row = data.Slice(r * cols, cols);
+            float inverseScale = scales is null ? 1f : 1f / scales[r];
+            long at = (long)(r / PanelWidth) * cols * PanelWidth + r % PanelWidth;
+            for (int k = 0; k < cols; k++, at += PanelWidth) packed[at] = TConvert.Convert(row[k], inverseScale);
+        }
+        return packed;
+    }
+
+    private interface IElementConversion<T>
+    {
+        static abstract T Convert(float value, float inverseScale);
+    }
+
+    private readonly struct ToFloat32 : IElementConversion<float>
+    {
+        public static float Convert(float value, float inverseScale) => value;
+    }
+
+    private readonly struct ToBFloat16Bits : IElementConversion<ushort>
+    {
+        public static ushort Convert(float value, float inverseScale) => ToBFloat16(value);
+    }
+
+    private readonly struct ToFloat16Bits : IElementConversion<ushort>
+    {
+        public static ushort Convert(float value, float inverseScale) => BitConverter.HalfToUInt16Bits((Half)value);
+    }
+
+    private readonly struct ToInt8 : IElementConversion<sbyte>
+    {
+        public static sbyte Convert(float value, float inverseScale) => (sbyte)Math.Clamp(MathF.Round(value * inverseScale), -127, 127);
     }
 
     /// <summary>float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).</summary>
