@@ -28,6 +28,7 @@ public sealed class BarkCausalModel
         LayerNormWeights layernormFinal, WeightMatrix lmHead)
     {
         Config = config;
+        InputTableName = $"{config.ModelType} input";
         _inputEmbeds = inputEmbeds;
         _positionEmbeds = positionEmbeds;
         _layers = layers;
@@ -38,7 +39,8 @@ public sealed class BarkCausalModel
     /// <summary>The sub-model's configuration.</summary>
     public BarkSubModelConfig Config { get; }
 
-    private string InputTableName => Config.ModelType switch { "semantic" => "semantic input", "coarse_acoustics" => "coarse_acoustics input", _ => "input" };
+    /// <summary>Names the input embedding in out-of-range errors (built once: a decode step allocates nothing).</summary>
+    private string InputTableName { get; }
 
     /// <summary>Storage type of the blocks' linear weights.</summary>
     public WeightType WeightType => _layers.Length == 0 ? WeightType.Float32 : _layers[0].AttProj.Type;

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
 namespace BarkSharp.Tensors;
@@ -43,68 +42,47 @@ public static class Gelu
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Range(ReadOnlySpan<float> x, Span<float> y)
     {
-        Span<float> expArg = stackalloc float[Chunk];
-        Span<float> t = stackalloc float[Chunk];
-        for (int start = 0; start < x.Length; start += Chunk)
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            int n = Math.Min(Chunk, x.Length - start);
-            ReadOnlySpan<float> xs = x.Slice(start, n);
-            Span<float> ys = y.Slice(start, n);
-            Span<float> arg = expArg[..n], ts = t[..n];
-            int i = 0;
-            if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= x.Length; i += 16)
             {
-                for (; i + 16 <= n; i += 16)
-                {
-                    Vector512<float> z = Vector512.Abs(Vector512.Create(xs.Slice(i, 16))) * InvSqrt2;
-                    Vector512<float> tv = Vector512.Create(2f) / (Vector512.Create(2f) + z);
-                    Vector512<float> ty = Vector512.FusedMultiplyAdd(Vector512.Create(4f), tv, Vector512.Create(-2f));
-                    Vector512<float> d = Vector512<float>.Zero, dd = Vector512<float>.Zero;
-                    ReadOnlySpan<float> c = CoefficientsF;
-                    for (int j = c.Length - 1; j > 0; j--)
-                    {
-                        Vector512<float> tmp = d;
-                        d = Vector512.FusedMultiplyAdd(ty, d, Vector512.Create(c[j]) - dd);
-                        dd = tmp;
-                    }
-                    Vector512<float> a = -z * z + Vector512.Create(0.5f) * (Vector512.Create(c[0]) + ty * d) - dd;
-                    Vector512<float> erfc = tv * Exp.Vector(a);                      // erfc(|x|/√2)
-                    Vector512<float> xv = Vector512.Create(xs.Slice(i, 16));
-                    Vector512<float> phi = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(xv, Vector512<float>.Zero),
-                        Vector512<float>.One - Vector512.Create(0.5f) * erfc, Vector512.Create(0.5f) * erfc);
-                    (xv * phi).CopyTo(ys.Slice(i, 16));
-                }
-            }
-            int vectorized = i;
-            for (; i < n; i++)
-            {
-                double z = Math.Abs(xs[i]) * (double)InvSqrt2;
-                double tv = 2.0 / (2.0 + z), ty = 4.0 * tv - 2.0, d = 0, dd = 0;
-                ReadOnlySpan<double> c = Coefficients;
+                Vector512<float> xv = Vector512.Create(x.Slice(i, 16));
+                Vector512<float> z = Vector512.Abs(xv) * InvSqrt2;
+                Vector512<float> tv = Vector512.Create(2f) / (Vector512.Create(2f) + z);
+                Vector512<float> ty = Vector512.FusedMultiplyAdd(Vector512.Create(4f), tv, Vector512.Create(-2f));
+                Vector512<float> d = Vector512<float>.Zero, dd = Vector512<float>.Zero;
+                ReadOnlySpan<float> c = CoefficientsF;
                 for (int j = c.Length - 1; j > 0; j--)
                 {
-                    double tmp = d;
-                    d = ty * d - dd + c[j];
+                    Vector512<float> tmp = d;
+                    d = Vector512.FusedMultiplyAdd(ty, d, Vector512.Create(c[j]) - dd);
                     dd = tmp;
                 }
-                arg[i] = (float)(-z * z + 0.5 * (c[0] + ty * d) - dd);
-                ts[i] = (float)tv;
+                Vector512<float> a = -z * z + Vector512.Create(0.5f) * (Vector512.Create(c[0]) + ty * d) - dd;
+                Vector512<float> erfc = tv * Exp.Vector(a);                      // erfc(|x|/√2)
+                Vector512<float> phi = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(xv, Vector512<float>.Zero),
+                    Vector512<float>.One - Vector512.Create(0.5f) * erfc, Vector512.Create(0.5f) * erfc);
+                (xv * phi).CopyTo(y.Slice(i, 16));
             }
-            TensorPrimitives.Exp(arg[vectorized..], arg[vectorized..]);
-            for (int k = vectorized; k < n; k++)
-            {
-                float erfc = ts[k] * arg[k];                          // erfc(|x|/√2)
-                float v = xs[k];
-                float phi = v >= 0 ? 1f - 0.5f * erfc : 0.5f * erfc; // Φ(x) = (1 + erf(x/√2)) / 2
-                ys[k] = v * phi;
-            }
+        }
+        for (; i < x.Length; i++)
+        {
+            double v = x[i], erfc = Erfc(Math.Abs(v) * 0.70710678118654752440);
+            y[i] = (float)(v * (v >= 0 ? 1.0 - 0.5 * erfc : 0.5 * erfc));     // x · Φ(x), Φ(x) = (1 + erf(x/√2)) / 2
         }
     }
 
     /// <summary>The error function to about 1e-14 relative accuracy (Chebyshev fit of erfc with <c>t = 2/(2+|x|)</c>).</summary>
     public static double Erf(double x)
     {
-        double z = Math.Abs(x);
+        double erfc = Erfc(Math.Abs(x));
+        return x >= 0 ? 1.0 - erfc : erfc - 1.0;
+    }
+
+    /// <summary>erfc(z) for z ≥ 0, by Clenshaw's recurrence over the Chebyshev coefficients.</summary>
+    private static double Erfc(double z)
+    {
         double t = 2.0 / (2.0 + z);
         double ty = 4.0 * t - 2.0;
         double d = 0.0, dd = 0.0;
@@ -115,8 +93,7 @@ public static class Gelu
             d = ty * d - dd + c[j];
             dd = tmp;
         }
-        double erfc = t * Math.Exp(-z * z + 0.5 * (c[0] + ty * d) - dd);
-        return x >= 0 ? 1.0 - erfc : erfc - 1.0;
+        return t * Math.Exp(-z * z + 0.5 * (c[0] + ty * d) - dd);
     }
 
     private static ReadOnlySpan<double> Coefficients =>
