@@ -40,10 +40,10 @@ public sealed class BarkModel : IDisposable
         ModelFolder = folder;
         LowMemory = lowMemory;
         _logger = logger;
-        _semantic = new StageSlot<BarkCausalModel>(() => WithThreads(semantic()));
-        _coarse = new StageSlot<BarkCausalModel>(() => WithThreads(coarse()));
-        _fine = new StageSlot<BarkFineModel>(() => WithThreads(fine()));
-        _codec = new StageSlot<EncodecDecoder>(() => WithThreads(codec()));
+        _semantic = new StageSlot<BarkCausalModel>(semantic, () => _threads);
+        _coarse = new StageSlot<BarkCausalModel>(coarse, () => _threads);
+        _fine = new StageSlot<BarkFineModel>(fine, () => _threads);
+        _codec = new StageSlot<EncodecDecoder>(codec, () => _threads);
         if (!lowMemory)
         {
             _ = _semantic.Value;
@@ -92,10 +92,10 @@ public sealed class BarkModel : IDisposable
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
             _threads = value;
-            if (_semantic.Resident) _semantic.Value.MaxThreads = value;
-            if (_coarse.Resident) _coarse.Value.MaxThreads = value;
-            if (_fine.Resident) _fine.Value.MaxThreads = value;
-            if (_codec.Resident) _codec.Value.MaxThreads = value;
+            _semantic.ApplyThreads(value);
+            _coarse.ApplyThreads(value);
+            _fine.ApplyThreads(value);
+            _codec.ApplyThreads(value);
         }
     }
 
@@ -335,25 +335,7 @@ public sealed class BarkModel : IDisposable
         _codec.Release();
     }
 
-    private BarkCausalModel WithThreads(BarkCausalModel m)
-    {
-        m.MaxThreads = _threads;
-        return m;
-    }
-
-    private BarkFineModel WithThreads(BarkFineModel m)
-    {
-        m.MaxThreads = _threads;
-        return m;
-    }
-
-    private EncodecDecoder WithThreads(EncodecDecoder m)
-    {
-        m.MaxThreads = _threads;
-        return m;
-    }
-
-    private void ReleaseIfLowMemory<T>(StageSlot<T> slot) where T : class
+    private void ReleaseIfLowMemory<T>(StageSlot<T> slot) where T : class, IThreadedModel
     {
         if (!LowMemory || !slot.Resident) return;
         slot.Release();
@@ -361,16 +343,28 @@ public sealed class BarkModel : IDisposable
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
-    /// <summary>A sub-model that is loaded on first use and can be dropped again.</summary>
-    private sealed class StageSlot<T>(Func<T> load) where T : class
+    /// <summary>A sub-model that is loaded on first use (with the model's thread count) and can be dropped again.</summary>
+    private sealed class StageSlot<T>(Func<T> load, Func<int> threads) where T : class, IThreadedModel
     {
         private T? _value;
 
-        public T Value => _value ??= load();
+        public T Value => _value ??= Loaded();
 
         public bool Resident => _value is not null;
 
         public void Release() => _value = null;
+
+        public void ApplyThreads(int count)
+        {
+            if (_value is not null) _value.MaxThreads = count;
+        }
+
+        private T Loaded()
+        {
+            T model = load();
+            model.MaxThreads = threads();
+            return model;
+        }
     }
 
     /// <summary>

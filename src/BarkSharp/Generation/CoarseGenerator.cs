@@ -47,8 +47,11 @@ internal static class CoarseGenerator
         int baseSemanticIndex = semHistory.Length;
         int[][] fullSemantic = semantic.Select(s => semHistory.Concat(s).ToArray()).ToArray();
         var coarse = new List<int>[batch];
-        for (int b = 0; b < batch; b++) coarse[b] = new List<int>(coarseHist.Length + maxLength) { };
-        foreach (List<int> c in coarse) c.AddRange(coarseHist);
+        for (int b = 0; b < batch; b++)
+        {
+            coarse[b] = new List<int>(coarseHist.Length + maxLength);
+            coarse[b].AddRange(coarseHist);
+        }
 
         int windows = (int)Math.Ceiling(maxLength / (double)config.SlidingWindowLen);
         int window = config.SlidingWindowLen, generated = 0;
