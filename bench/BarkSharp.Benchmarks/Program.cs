@@ -145,14 +145,17 @@ if (args.Length > 0 && args[0] == "gelu")
 }
 if (args.Length > 0 && args[0] == "layer")
 {
-    // One bark-small layer over an 887-position causal prefill (or `layer fine`: 1024 frames, non-causal), split by kernel.
-    bool fineLayer = args.Length > 1 && args[1] == "fine";
-    int n = fineLayer ? 1024 : 887, h = 768, threads = Environment.ProcessorCount;
+    // One bark-small layer over an 887-position causal prefill (or `layer fine`: 1024 frames, non-causal), split by
+    // kernel; `f32|bf16|f16|int8` picks the weight type, `--threads N` the threads.
+    bool fineLayer = args.Contains("fine");
+    var type = BarkSharp.Diagnostics.BarkBenchmark.ParseWeightType(args.Skip(1).FirstOrDefault(a => a is "f32" or "bf16" or "f16" or "int8") ?? "f32");
+    int ti = Array.IndexOf(args, "--threads");
+    int n = fineLayer ? 1024 : 887, h = 768, threads = ti > 0 ? int.Parse(args[ti + 1]) : Environment.ProcessorCount;
     var rng = new Random(1);
     float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
-    var att = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(3 * h * h), 3 * h, h);
-    var mlpIn = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), 4 * h, h);
-    var mlpOut = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), h, 4 * h);
+    var att = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(3 * h * h), 3 * h, h, type: type);
+    var mlpIn = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), 4 * h, h, type: type);
+    var mlpOut = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), h, 4 * h, type: type);
     float[] x = R(n * 4 * h), y = new float[n * 4 * h];
     float[] keys = R(12 * 1024 * 64), values = R(12 * 1024 * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
     for (int rep = 0; rep < 12; rep++)
@@ -169,9 +172,12 @@ if (args.Length > 0 && args[0] == "layer")
         BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, 1024, 12, 64, 0, n, !fineLayer, default, y, scratch, threads);
         double tAttn = sw.Elapsed.TotalMilliseconds; sw.Restart();
         BarkSharp.Tensors.LayerNorm.Forward(x, n, R(h), R(h), y);
-        double tLn = sw.Elapsed.TotalMilliseconds;
+        double tLn = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        var q = new byte[4 * h];
+        for (int i = 0; i < n; i++) BarkSharp.Tensors.MatMul.QuantizeRow(x.AsSpan(i * 4 * h, 4 * h), q, out _, out _);
+        double tQ = sw.Elapsed.TotalMilliseconds;
         double gf(double ms, int m, int k) => 2.0 * n * m * k / ms / 1e6;
-        Console.WriteLine($"att_proj {tAtt:F1} ms ({gf(tAtt, 3 * h, h):F0} GF/s)  mlp_in {tIn:F1} ({gf(tIn, 4 * h, h):F0})  mlp_out {tOut:F1} ({gf(tOut, h, 4 * h):F0})  gelu {tGelu:F1}  attention {tAttn:F1}  layernorm {tLn:F2}");
+        Console.WriteLine($"att_proj {tAtt:F1} ms ({gf(tAtt, 3 * h, h):F0} GF/s)  mlp_in {tIn:F1} ({gf(tIn, 4 * h, h):F0})  mlp_out {tOut:F1} ({gf(tOut, h, 4 * h):F0})  gelu {tGelu:F1}  attention {tAttn:F1}  layernorm {tLn:F2}  quantize(n×3072) {tQ:F2}");
     }
     return 0;
 }

@@ -49,7 +49,7 @@ internal static class BenchCommand
         var c = CultureInfo.InvariantCulture;
         var lines = new List<string>
         {
-            string.Create(c, $"{r.Machine.Cpu}: FMA peak {r.Machine.FmaGflops:F0} GFLOP/s, read {r.Machine.ReadGBs:F1} GB/s ({r.Threads} threads)"),
+            string.Create(c, $"{r.Machine.Cpu}: FMA peak {r.Machine.FmaGflops:F0} GFLOP/s{(r.Machine.Int8Gops is double int8 ? $", int8 dot {int8:F0} GOP/s" : "")}, read {r.Machine.ReadGBs:F1} GB/s ({r.Threads} threads)"),
             $"{r.Shape}, {r.Weights} weights, batch {r.Batch}",
             "stage               seconds   tokens   ms/token        rate   of limit",
         };

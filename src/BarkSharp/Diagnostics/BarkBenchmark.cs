@@ -55,6 +55,8 @@ public static class BarkBenchmark
         {
             log?.Report("probing FMA peak and memory bandwidth…");
             machine = machine with { FmaGflops = MachineProbe.FmaGflops(threads), ReadGBs = MachineProbe.ReadGBs(threads) };
+            if (options.Weights == Tensors.WeightType.Int8 && MachineProbe.Int8Gops(threads) is > 0 and double gops)
+                machine = machine with { Int8Gops = gops };
         }
         var stages = new Dictionary<string, StageReport>();
         var total = Stopwatch.StartNew();
@@ -82,7 +84,8 @@ public static class BarkBenchmark
             var clock = Stopwatch.StartNew();
             semantic.ForwardEmbeddings(embeds, batch, prefill, cache, ws, logits, lastPositionOnly: true, vocabCount: vocab);
             double prefillSeconds = clock.Elapsed.TotalSeconds;
-            stages["semantic_prefill"] = Compute(prefill * batch, prefillSeconds, CausalFlops(c, batch, 0, prefill, vocab, lastOnly: true), machine);
+            stages["semantic_prefill"] = Compute(prefill * batch, prefillSeconds, CausalFlops(c, batch, 0, prefill, vocab, lastOnly: true),
+                LinearFlops(c, batch, prefill), machine);
             var next = new int[batch];
             clock.Restart();
             for (int s = 0; s < steps; s++)
@@ -114,7 +117,8 @@ public static class BarkBenchmark
             coarseTokens = result.Tokens;
             CoarseAcousticsConfig c = config.CoarseAcousticsConfig;
             double prefillFlops = stats.Prefills.Sum(p => CausalFlops(c, batch, 0, p, 1024, lastOnly: true));
-            stages["coarse_prefill"] = Compute(stats.Prefills.Sum() * batch, stats.PrefillSeconds, prefillFlops, machine);
+            stages["coarse_prefill"] = Compute(stats.Prefills.Sum() * batch, stats.PrefillSeconds, prefillFlops,
+                stats.Prefills.Sum(p => LinearFlops(c, batch, p)), machine);
             double decodeBytes = stats.DecodePositions.Sum(p => DecodeBytes(c, batch, p, 1024, options.Weights));
             stages["coarse_decode"] = Memory(stats.DecodePositions.Count, stats.DecodeSeconds, decodeBytes, machine);
         }
@@ -136,7 +140,7 @@ public static class BarkBenchmark
                 null, coarseInput, 10_000, null, 0, null, cancellationToken);
             FineAcousticsConfig c = config.FineAcousticsConfig;
             double flops = 6 * FineFlops(c, batch, 1024, 1024);
-            stages["fine"] = Compute(6 * 1024 * batch, clock.Elapsed.TotalSeconds, flops, machine);
+            stages["fine"] = Compute(6 * 1024 * batch, clock.Elapsed.TotalSeconds, flops, 6 * LinearFlops(c, batch, 1024), machine);
         }
         fine = null!;
         GC.Collect();
@@ -156,7 +160,7 @@ public static class BarkBenchmark
             codec.Decode(warmUp, 4, cancellationToken);                                // let the JIT compile the decoder first
             var clock = Stopwatch.StartNew();
             for (int b = 0; b < batch; b++) codec.Decode(codes, Frames, cancellationToken);
-            stages["codec"] = Compute(Frames * batch, clock.Elapsed.TotalSeconds, batch * CodecFlops(config.CodecConfig, Frames), machine);
+            stages["codec"] = Compute(Frames * batch, clock.Elapsed.TotalSeconds, batch * CodecFlops(config.CodecConfig, Frames), 0, machine);
         }
 
         double totalSeconds = (total.Elapsed - excluded).TotalSeconds;
@@ -165,11 +169,26 @@ public static class BarkBenchmark
             totalSeconds / (audioSeconds * batch), Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
     }
 
-    private static StageReport Compute(int tokens, double seconds, double flops, MachineReport m)
+    /// <summary>
+    /// A compute-bound stage: its limit is the time its operations take at the FMA peak, except the
+    /// <paramref name="linearFlops"/> of the transformer blocks' weights, which int8 weights run at the int8 dot-product
+    /// peak when the machine has one.
+    /// </summary>
+    private static StageReport Compute(int tokens, double seconds, double flops, double linearFlops, MachineReport m)
     {
         double gflops = flops / seconds / 1e9;
-        return new StageReport(seconds, tokens, seconds * 1000 / tokens, gflops, null, m.FmaGflops > 0 ? gflops / m.FmaGflops : null);
+        double? fraction = null;
+        if (m.FmaGflops > 0)
+        {
+            double int8 = m.Int8Gops is > 0 ? linearFlops : 0;
+            double limitSeconds = (flops - int8) / (m.FmaGflops * 1e9) + (int8 > 0 ? int8 / (m.Int8Gops!.Value * 1e9) : 0);
+            fraction = limitSeconds / seconds;
+        }
+        return new StageReport(seconds, tokens, seconds * 1000 / tokens, gflops, null, fraction);
     }
+
+    /// <summary>FLOPs of the transformer blocks' linear layers over <paramref name="n"/> positions (the part int8 weights run as integer dot products).</summary>
+    internal static double LinearFlops(BarkSubModelConfig c, int batch, int n) => batch * 2.0 * n * 12 * c.HiddenSize * (double)c.HiddenSize * c.NumLayers;
 
     private static StageReport Memory(int steps, double seconds, double bytes, MachineReport m)
     {
@@ -181,7 +200,7 @@ public static class BarkBenchmark
     internal static double CausalFlops(BarkSubModelConfig c, int batch, int past, int n, int vocab, bool lastOnly)
     {
         double h = c.HiddenSize;
-        double linear = 2.0 * n * 12 * h * h * c.NumLayers;
+        double linear = LinearFlops(c, 1, n);
         double attention = 0;
         for (int t = 0; t < n; t++) attention += 4.0 * h * (past + t + 1) * c.NumLayers;
         double head = 2.0 * (lastOnly ? 1 : n) * vocab * h;
@@ -192,7 +211,7 @@ public static class BarkBenchmark
     internal static double FineFlops(BarkSubModelConfig c, int batch, int n, int vocab)
     {
         double h = c.HiddenSize;
-        return batch * (2.0 * n * 12 * h * h * c.NumLayers + 4.0 * h * n * n * c.NumLayers + 2.0 * n * vocab * h);
+        return batch * (LinearFlops(c, 1, n) + 4.0 * h * n * n * c.NumLayers + 2.0 * n * vocab * h);
     }
 
     /// <summary>Bytes one decode step reads: the weights (once for the batch), the head rows and each sequence's cached keys and values.</summary>
@@ -278,7 +297,12 @@ public sealed record BenchmarkReport(
 public sealed record MachineReport(
     [property: JsonPropertyName("cpu")] string Cpu,
     [property: JsonPropertyName("fma_gflops")] double FmaGflops,
-    [property: JsonPropertyName("read_gbs")] double ReadGBs);
+    [property: JsonPropertyName("read_gbs")] double ReadGBs)
+{
+    /// <summary>Int8 dot-product peak in GOP/s (AVX-VNNI), probed for int8 runs on machines that have it; else null.</summary>
+    [JsonPropertyName("int8_gops")]
+    public double? Int8Gops { get; init; }
+}
 
 /// <summary>One stage's timing; <see cref="Gflops"/> for compute-bound stages, <see cref="Gbs"/> for decode steps.</summary>
 public sealed record StageReport(

@@ -44,26 +44,8 @@ public static partial class MatMul
         }
     }
 
-    private readonly struct Int8Loader : IPanelLoader
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static unsafe (Vector512<float>, Vector512<float>) Load(void* panel, long element)
-        {
-            sbyte* p = (sbyte*)panel + element;
-            if (Avx512F.IsSupported)
-            {
-                // vpmovsxbd: 16 bytes → 16 ints in one instruction, then vcvtdq2ps.
-                return (Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(p))),
-                        Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(p + 16))));
-            }
-            Vector256<sbyte> v = Vector256.Load(p);
-            Vector512<short> s = Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v));
-            return (Vector512.ConvertToSingle(Vector512.WidenLower(s)), Vector512.ConvertToSingle(Vector512.WidenUpper(s)));
-        }
-    }
-
     /// <summary>True when <see cref="DecodeRows"/> handles this weight type.</summary>
-    private static bool HasDecodeKernel(WeightType type) => type is WeightType.Float32 or WeightType.BFloat16 or WeightType.Int8;
+    private static bool HasDecodeKernel(WeightType type) => type is WeightType.Float32 or WeightType.BFloat16;
 
     /// <summary>
     /// <c>y[r, p·32 + j] = Σ_k x[r, k] · W(p, k, j)</c> for one or two rows and panels <c>[p0, p1)</c>, written to
@@ -78,9 +60,6 @@ public static partial class MatMul
                 break;
             case WeightType.BFloat16:
                 fixed (ushort* b = w.PackedU16) Dispatch<BFloat16Loader>(x, n, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
-                break;
-            case WeightType.Int8:
-                fixed (sbyte* b = w.PackedI8) Dispatch<Int8Loader>(x, n, k, b, firstPanel, p0, p1, rowStart, rowCount, y);
                 break;
             default:
                 throw new InvalidOperationException($"no decode kernel for {w.Type}");

@@ -29,7 +29,11 @@ public static partial class MatMul
     /// Computes outputs <c>[rowStart, rowStart + rowCount)</c> only: <paramref name="y"/> is <c>[n, rowCount]</c>.
     /// Used to skip logits a stage can never sample.
     /// </summary>
-    public static unsafe void MultiplyRows(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads = 1)
+    public static void MultiplyRows(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads = 1) =>
+        MultiplyRows(x, n, w, rowStart, rowCount, y, maxThreads, BestInt8Kernel);
+
+    /// <summary><see cref="MultiplyRows(ReadOnlySpan{float}, int, WeightMatrix, int, int, Span{float}, int)"/> with a chosen int8 kernel (tests compare them).</summary>
+    internal static unsafe void MultiplyRows(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads, Int8Kernel int8Kernel)
     {
         int k = w.Cols;
         if (x.Length < (long)n * k) throw new ArgumentException($"x has {x.Length} elements, expected {n}×{k}.", nameof(x));
@@ -48,18 +52,29 @@ public static partial class MatMul
         fixed (float* py = y)
         fixed (float* pw = w.PackedF32)
         {
+            if (w.Type == WeightType.Int8)
+            {
+                MultiplyInt8(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads, int8Kernel);
+                return;
+            }
             var job = new Job(px, n, k, pw, w, rowStart, rowCount, py, firstPanel);
             if (threads == 1) job.Run(0, panels);
             else RunParallel(job, panels, threads);
         }
     }
 
+    /// <summary>Work over a range of panels, split across threads by <see cref="RunParallel"/>.</summary>
+    private interface IPanelJob
+    {
+        void Run(int p0, int p1);
+    }
+
     // Kept apart so the closure is only allocated when threads are used (a decode step on one thread allocates nothing).
-    private static void RunParallel(Job job, int panels, int threads) =>
+    private static void RunParallel<TJob>(TJob job, int panels, int threads) where TJob : struct, IPanelJob =>
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             job.Run((int)((long)panels * t / threads), (int)((long)panels * (t + 1) / threads)));
 
-    private readonly unsafe struct Job(float* x, int n, int k, float* packed, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel)
+    private readonly unsafe struct Job(float* x, int n, int k, float* packed, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel) : IPanelJob
     {
         public void Run(int p0, int p1)
         {
@@ -119,15 +134,13 @@ public static partial class MatMul
 
         private void Finish(int p0, int p1)
         {
-            float[]? bias = w.Bias, scales = w.Scales;
-            if (bias is not null || scales is not null)
+            if (w.Bias is float[] bias)
             {
                 int o0 = Math.Max(0, (firstPanel + p0) * Nr - rowStart), o1 = Math.Min(rowCount, (firstPanel + p1) * Nr - rowStart);
                 for (int i = 0; i < n; i++)
                 {
                     var row = new Span<float>(y + (long)i * rowCount + o0, o1 - o0);
-                    if (scales is not null) TensorPrimitives.Multiply(row, scales.AsSpan(rowStart + o0, o1 - o0), row);
-                    if (bias is not null) TensorPrimitives.Add(row, bias.AsSpan(rowStart + o0, o1 - o0), row);
+                    TensorPrimitives.Add(row, bias.AsSpan(rowStart + o0, o1 - o0), row);
                 }
             }
         }

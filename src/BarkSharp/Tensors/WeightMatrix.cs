@@ -14,7 +14,11 @@ public enum WeightType
     BFloat16,
     /// <summary>IEEE half precision: half the memory and bandwidth, ~3.3 significant digits, range ±65504.</summary>
     Float16,
-    /// <summary>8-bit integers with one float32 scale per output row (symmetric, max-abs): a quarter of the bandwidth.</summary>
+    /// <summary>
+    /// 8-bit integers with one float32 scale per output row (symmetric, max-abs): a quarter of the bandwidth. The
+    /// activations are quantized too, per row to unsigned 8 bits (asymmetric, min to max), and the products summed
+    /// exactly in 32-bit integers — with AVX-VNNI dot products where the CPU has them.
+    /// </summary>
     Int8,
 }
 
@@ -25,7 +29,11 @@ public enum WeightType
 /// Stored packed for the kernels: output rows are grouped in panels of <see cref="PanelWidth"/>; each panel holds
 /// its <c>Cols × 32</c> elements input-major (<c>panel[k · 32 + j] = W[32p + j, k]</c>), the last panel zero-padded.
 /// A decode step then streams every panel contiguously and a prefill multiplies 12 activation rows by one panel
-/// with the whole tile in registers. Reduced types are widened to float32 a panel slice at a time.
+/// with the whole tile in registers. 16-bit types are widened to float32 a panel slice at a time.
+/// </para>
+/// <para>
+/// Int8 panels group the input dimension by four for 4-byte integer dot products:
+/// <c>panel[(k / 4) · 128 + j · 4 + k % 4] = W[32p + j, k]</c>, the input dimension zero-padded to a multiple of four.
 /// </para>
 /// </summary>
 public sealed class WeightMatrix
@@ -57,7 +65,7 @@ public sealed class WeightMatrix
     public long StorageBytes => Type switch
     {
         WeightType.Float32 => PackedF32!.Length * 4L,
-        WeightType.Int8 => PackedI8!.Length + Scales!.Length * 4L,
+        WeightType.Int8 => PackedI8!.Length + Scales!.Length * 8L,
         _ => PackedU16!.Length * 2L,
     };
 
@@ -69,6 +77,12 @@ public sealed class WeightMatrix
 
     /// <summary>Int8 only: the scale of each output row, padded to whole panels.</summary>
     internal float[]? Scales { get; private init; }
+
+    /// <summary>Int8 only: the sum of each output row's stored integers (for the activations' zero point), padded to whole panels.</summary>
+    internal int[]? WeightSums { get; private init; }
+
+    /// <summary>Int8 only: groups of four inputs per panel row (<c>⌈Cols / 4⌉</c>).</summary>
+    internal int KGroups => (Cols + 3) / 4;
 
     /// <summary>Optional bias, one per row.</summary>
     internal float[]? Bias { get; }
@@ -86,22 +100,13 @@ public sealed class WeightMatrix
         switch (type)
         {
             case WeightType.Float32:
-                return new WeightMatrix(type, rows, cols, bias) { PackedF32 = Pack<float, ToFloat32>(data, rows, cols, size, null) };
+                return new WeightMatrix(type, rows, cols, bias) { PackedF32 = Pack<float, ToFloat32>(data, rows, cols, size) };
             case WeightType.BFloat16:
-                return new WeightMatrix(type, rows, cols, bias) { PackedU16 = Pack<ushort, ToBFloat16Bits>(data, rows, cols, size, null) };
+                return new WeightMatrix(type, rows, cols, bias) { PackedU16 = Pack<ushort, ToBFloat16Bits>(data, rows, cols, size) };
             case WeightType.Float16:
-                return new WeightMatrix(type, rows, cols, bias) { PackedU16 = Pack<ushort, ToFloat16Bits>(data, rows, cols, size, null) };
+                return new WeightMatrix(type, rows, cols, bias) { PackedU16 = Pack<ushort, ToFloat16Bits>(data, rows, cols, size) };
             case WeightType.Int8:
-                {
-                    var scales = new float[panels * PanelWidth];
-                    for (int r = 0; r < rows; r++)
-                    {
-                        float max = 0;
-                        foreach (float v in data.Slice(r * cols, cols)) max = Math.Max(max, Math.Abs(v));
-                        scales[r] = max > 0 ? max / 127f : 1f;
-                    }
-                    return new WeightMatrix(type, rows, cols, bias) { PackedI8 = Pack<sbyte, ToInt8>(data, rows, cols, size, scales), Scales = scales };
-                }
+                return PackInt8(data, rows, cols, bias);
             default:
                 throw new ArgumentOutOfRangeException(nameof(type));
         }
@@ -111,14 +116,20 @@ public sealed class WeightMatrix
     public void CopyRow(int r, Span<float> destination)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)r, (uint)Rows, nameof(r));
+        if (Type == WeightType.Int8)
+        {
+            long panelStart = (long)(r / PanelWidth) * KGroups * 4 * PanelWidth + r % PanelWidth * 4;
+            for (int k = 0; k < Cols; k++) destination[k] = PackedI8![panelStart + (long)(k / 4) * 4 * PanelWidth + k % 4] * Scales![r];
+            return;
+        }
         var slice = new float[Cols * PanelWidth];
         WidenSlice(r / PanelWidth, 0, Cols, slice);
         for (int k = 0; k < Cols; k++) destination[k] = slice[k * PanelWidth + r % PanelWidth] * (Scales?[r] ?? 1f);
     }
 
     /// <summary>
-    /// Widens rows <c>[k0, k0 + kc)</c> of panel <paramref name="panel"/> to float32 <c>[kc, 32]</c> (int8 without its
-    /// scales, which <see cref="MatMul"/> applies to the finished sums).
+    /// Widens rows <c>[k0, k0 + kc)</c> of panel <paramref name="panel"/> to float32 <c>[kc, 32]</c> (16-bit types
+    /// only; int8 panels are multiplied as integers).
     /// </summary>
     internal unsafe void WidenSlice(int panel, int k0, int kc, Span<float> destination)
     {
@@ -143,67 +154,72 @@ public sealed class WeightMatrix
                 case WeightType.Float16:
                     System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(PackedU16.AsSpan(offset, count)), destination);
                     break;
-                case WeightType.Int8:
-                    fixed (sbyte* src = &PackedI8![offset])
-                    {
-                        int i = 0;
-                        for (; i + 64 <= count; i += 64)
-                        {
-                            Vector512<sbyte> v = Vector512.Load(src + i);
-                            Vector512<short> lo = Vector512.WidenLower(v), hi = Vector512.WidenUpper(v);
-                            Vector512.ConvertToSingle(Vector512.WidenLower(lo)).Store(dst + i);
-                            Vector512.ConvertToSingle(Vector512.WidenUpper(lo)).Store(dst + i + 16);
-                            Vector512.ConvertToSingle(Vector512.WidenLower(hi)).Store(dst + i + 32);
-                            Vector512.ConvertToSingle(Vector512.WidenUpper(hi)).Store(dst + i + 48);
-                        }
-                        for (; i < count; i++) dst[i] = src[i];
-                    }
-                    break;
+                default:
+                    throw new InvalidOperationException($"{Type} panels are not widened to float32.");
             }
         }
     }
 
     /// <summary>
-    /// Lays row-major <paramref name="data"/> out in panels (see the class remarks), converting each element; for int8
-    /// each row is divided by its scale first.
+    /// Int8: each row scaled by its max-abs / 127 and rounded, laid out in four-input groups (see the class remarks),
+    /// with the row's integer sum kept for the activations' zero point.
     /// </summary>
-    private static T[] Pack<T, TConvert>(ReadOnlySpan<float> data, int rows, int cols, long size, float[]? scales)
+    private static WeightMatrix PackInt8(ReadOnlySpan<float> data, int rows, int cols, float[]? bias)
+    {
+        int panels = (rows + PanelWidth - 1) / PanelWidth, groups = (cols + 3) / 4;
+        var scales = new float[panels * PanelWidth];
+        var sums = new int[panels * PanelWidth];
+        var packed = new sbyte[(long)panels * groups * 4 * PanelWidth];
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> row = data.Slice(r * cols, cols);
+            float max = 0;
+            foreach (float v in row) max = Math.Max(max, Math.Abs(v));
+            scales[r] = max > 0 ? max / 127f : 1f;
+            float inverseScale = 1f / scales[r];
+            long start = (long)(r / PanelWidth) * groups * 4 * PanelWidth + r % PanelWidth * 4;
+            for (int k = 0; k < cols; k++)
+            {
+                var q = (sbyte)Math.Clamp(MathF.Round(row[k] * inverseScale), -127, 127);
+                packed[start + (long)(k / 4) * 4 * PanelWidth + k % 4] = q;
+                sums[r] += q;
+            }
+        }
+        return new WeightMatrix(WeightType.Int8, rows, cols, bias) { PackedI8 = packed, Scales = scales, WeightSums = sums };
+    }
+
+    /// <summary>Lays row-major <paramref name="data"/> out in panels (see the class remarks), converting each element.</summary>
+    private static T[] Pack<T, TConvert>(ReadOnlySpan<float> data, int rows, int cols, long size)
         where TConvert : struct, IElementConversion<T>
     {
         var packed = new T[size];
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<float> row = data.Slice(r * cols, cols);
-            float inverseScale = scales is null ? 1f : 1f / scales[r];
             long at = (long)(r / PanelWidth) * cols * PanelWidth + r % PanelWidth;
-            for (int k = 0; k < cols; k++, at += PanelWidth) packed[at] = TConvert.Convert(row[k], inverseScale);
+            for (int k = 0; k < cols; k++, at += PanelWidth) packed[at] = TConvert.Convert(row[k]);
         }
         return packed;
     }
 
     private interface IElementConversion<T>
     {
-        static abstract T Convert(float value, float inverseScale);
+        static abstract T Convert(float value);
     }
 
     private readonly struct ToFloat32 : IElementConversion<float>
     {
-        public static float Convert(float value, float inverseScale) => value;
+        public static float Convert(float value) => value;
     }
 
     private readonly struct ToBFloat16Bits : IElementConversion<ushort>
     {
-        public static ushort Convert(float value, float inverseScale) => ToBFloat16(value);
+        public static ushort Convert(float value) => ToBFloat16(value);
     }
 
     private readonly struct ToFloat16Bits : IElementConversion<ushort>
     {
-        public static ushort Convert(float value, float inverseScale) => BitConverter.HalfToUInt16Bits((Half)value);
-    }
-
-    private readonly struct ToInt8 : IElementConversion<sbyte>
-    {
-        public static sbyte Convert(float value, float inverseScale) => (sbyte)Math.Clamp(MathF.Round(value * inverseScale), -127, 127);
+        public static ushort Convert(float value) => BitConverter.HalfToUInt16Bits((Half)value);
     }
 
     /// <summary>float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).</summary>

@@ -1,0 +1,274 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace BarkSharp.Tensors;
+
+/// <summary>Which integer dot-product kernel multiplies int8 panels (all three compute the same integers).</summary>
+internal enum Int8Kernel
+{
+    /// <summary>AVX-VNNI <c>vpdpbusd</c>: 32 byte products summed into eight int32 lanes per instruction.</summary>
+    Vnni,
+    /// <summary>AVX2 <c>vpmaddwd</c> on bytes widened to 16 bits.</summary>
+    PairwiseAvx2,
+    /// <summary>Plain loops (any CPU).</summary>
+    Scalar,
+}
+
+/// <summary>
+/// The int8 path of <see cref="MatMul"/>. Each activation row is quantized to unsigned bytes,
+/// <c>x ≈ xScale · q + xMin</c> with <c>q ∈ [0, 255]</c>, and multiplied with the int8 panels as exact 32-bit integer
+/// sums over groups of four inputs; then <c>y = wScale · (xScale · Σ q·w + xMin · Σ w) (+ b)</c>.
+/// <para>
+/// Four lanes — (activation row, panel) pairs — run together: four rows of one panel in a prefill (the panel stays
+/// in L1), four panels of one row in a decode step (four independent weight streams), two and two for a pair of rows.
+/// The integer sums are exact and the epilogue is fixed, so the result does not depend on the kernel, thread count,
+/// tile shape or row count.
+/// </para>
+/// </summary>
+public static partial class MatMul
+{
+    private const int GroupBytes = 4 * Nr;     // one four-input group of a panel: 32 outputs × 4 bytes
+
+    /// <summary>The fastest integer kernel this CPU runs.</summary>
+    internal static Int8Kernel BestInt8Kernel =>
+        AvxVnni.IsSupported ? Int8Kernel.Vnni : Avx2.IsSupported ? Int8Kernel.PairwiseAvx2 : Int8Kernel.Scalar;
+
+    /// <summary>
+    /// Quantizes one activation row to bytes over its own range: <c>q = round((x − min) / scale)</c>,
+    /// <c>scale = (max − min) / 255</c> (0 when the row is constant, every q then 0). <paramref name="q"/> may be longer
+    /// than <paramref name="x"/>; the rest is zeroed.
+    /// </summary>
+    internal static void QuantizeRow(ReadOnlySpan<float> x, Span<byte> q, out float scale, out float min)
+    {
+        min = TensorPrimitives.Min(x);
+        scale = (TensorPrimitives.Max(x) - min) / 255f;
+        float inverse = scale > 0 ? 1f / scale : 0f;
+        int k = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> vMin = Vector512.Create(min), vInverse = Vector512.Create(inverse), top = Vector512.Create(255f);
+            for (; k + 64 <= x.Length; k += 64)
+            {
+                Vector512<uint> u0 = Level(x, k), u1 = Level(x, k + 16), u2 = Level(x, k + 32), u3 = Level(x, k + 48);
+                Vector512.Narrow(Vector512.Narrow(u0, u1), Vector512.Narrow(u2, u3)).CopyTo(q[k..]);
+            }
+
+            Vector512<uint> Level(ReadOnlySpan<float> x, int at) => Vector512.ConvertToUInt32(
+                Vector512.Min(Vector512.Max(Vector512.Round((Vector512.Create(x.Slice(at, 16)) - vMin) * vInverse), Vector512<float>.Zero), top));
+        }
+        for (; k < x.Length; k++) q[k] = (byte)Math.Clamp(MathF.Round((x[k] - min) * inverse), 0f, 255f);
+        q[x.Length..].Clear();
+    }
+
+    private static unsafe void MultiplyInt8(float* x, int n, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel, int panels, int threads, Int8Kernel kernel)
+    {
+        int k = w.Cols, width = w.KGroups * 4;
+        byte[] quantized = ArrayPool<byte>.Shared.Rent(n * width);
+        float[] ranges = ArrayPool<float>.Shared.Rent(2 * n);
+        try
+        {
+            for (int i = 0; i < n; i++)
+                QuantizeRow(new ReadOnlySpan<float>(x + (long)i * k, k), quantized.AsSpan(i * width, width), out ranges[2 * i], out ranges[2 * i + 1]);
+            fixed (byte* q = quantized)
+            fixed (float* r = ranges)
+            fixed (sbyte* packed = w.PackedI8)
+            fixed (float* scales = w.Scales)
+            fixed (int* sums = w.WeightSums)
+            fixed (float* bias = w.Bias)
+            {
+                var job = new Int8Job(q, r, n, width, packed, scales, sums, bias, rowStart, rowCount, y, firstPanel, kernel);
+                if (threads == 1) job.Run(0, panels);
+                else RunParallel(job, panels, threads);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(quantized);
+            ArrayPool<float>.Shared.Return(ranges);
+        }
+    }
+
+    private readonly unsafe struct Int8Job(
+        byte* q, float* ranges, int n, int width, sbyte* packed, float* scales, int* sums, float* bias,
+        int rowStart, int rowCount, float* y, int firstPanel, Int8Kernel kernel) : IPanelJob
+    {
+        public void Run(int p0, int p1)
+        {
+            int groups = width / 4;
+            long panelBytes = (long)groups * GroupBytes;
+            int tileRows = n <= 2 ? n : 4, tilePanels = 4 / tileRows;
+            int* acc = stackalloc int[4 * Nr];
+            byte** a = stackalloc byte*[4];
+            sbyte** b = stackalloc sbyte*[4];
+            for (int p = p0; p < p1; p += tilePanels)
+            {
+                for (int i = 0; i < n; i += tileRows)
+                {
+                    // Lanes past the last row or panel repeat the last one; their sums are dropped.
+                    for (int l = 0; l < 4; l++)
+                    {
+                        a[l] = q + (long)Math.Min(i + l % tileRows, n - 1) * width;
+                        b[l] = packed + (firstPanel + Math.Min(p + l / tileRows, p1 - 1)) * panelBytes;
+                    }
+                    switch (kernel)
+                    {
+                        case Int8Kernel.Vnni when tilePanels == 1:
+                            DotVnniOnePanel(a[0], a[1], a[2], a[3], b[0], groups, acc);
+                            break;
+                        case Int8Kernel.Vnni:
+                            DotVnni(a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], groups, acc);
+                            break;
+                        case Int8Kernel.PairwiseAvx2:
+                            for (int l = 0; l < 4; l++) DotPairwiseAvx2(a[l], b[l], groups, acc + l * Nr);
+                            break;
+                        default:
+                            for (int l = 0; l < 4; l++) DotScalar(a[l], b[l], groups, acc + l * Nr);
+                            break;
+                    }
+                    for (int l = 0; l < 4; l++)
+                    {
+                        int row = i + l % tileRows, panel = p + l / tileRows;
+                        if (row < n && panel < p1) Store(acc + l * Nr, row, firstPanel + panel);
+                    }
+                }
+            }
+        }
+
+        /// <summary><c>y = wScale · (xScale · acc + xMin · Σw) + b</c> for the panel's outputs inside the requested rows.</summary>
+        private void Store(int* acc, int row, int panel)
+        {
+            float xScale = ranges[2 * row], xMin = ranges[2 * row + 1];
+            int col = panel * Nr - rowStart, o = panel * Nr;
+            float* dst = y + (long)row * rowCount + col;
+            if (col >= 0 && col + Nr <= rowCount && Vector512.IsHardwareAccelerated)
+            {
+                Vector512<float> vs = Vector512.Create(xScale), vm = Vector512.Create(xMin);
+                for (int h = 0; h < Nr; h += 16)
+                {
+                    Vector512<float> v = Vector512.Load(scales + o + h) *
+                        (vs * Vector512.ConvertToSingle(Vector512.Load(acc + h)) + vm * Vector512.ConvertToSingle(Vector512.Load(sums + o + h)));
+                    if (bias != null) v += Vector512.Load(bias + o + h);
+                    v.Store(dst + h);
+                }
+                return;
+            }
+            for (int j = Math.Max(0, -col); j < Math.Min(Nr, rowCount - col); j++)
+            {
+                float v = scales[o + j] * (xScale * acc[j] + xMin * sums[o + j]);
+                dst[j] = bias != null ? v + bias[o + j] : v;
+            }
+        }
+    }
+
+    /// <summary>Four lanes of 32 outputs: <c>acc[l · 32 + j] = Σ_k a_l[k] · panel_l[k, j]</c> with AVX-VNNI.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DotVnni(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b0, sbyte* b1, sbyte* b2, sbyte* b3, int groups, int* acc)
+    {
+        Vector256<int> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector256<int> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
+        for (int g = 0; g < groups; g++)
+        {
+            long o = (long)g * GroupBytes;
+            Vector256<byte> v = Vector256.Create(((int*)a0)[g]).AsByte();
+            c00 = AvxVnni.MultiplyWideningAndAdd(c00, v, Vector256.Load(b0 + o));
+            c01 = AvxVnni.MultiplyWideningAndAdd(c01, v, Vector256.Load(b0 + o + 32));
+            c02 = AvxVnni.MultiplyWideningAndAdd(c02, v, Vector256.Load(b0 + o + 64));
+            c03 = AvxVnni.MultiplyWideningAndAdd(c03, v, Vector256.Load(b0 + o + 96));
+            v = Vector256.Create(((int*)a1)[g]).AsByte();
+            c10 = AvxVnni.MultiplyWideningAndAdd(c10, v, Vector256.Load(b1 + o));
+            c11 = AvxVnni.MultiplyWideningAndAdd(c11, v, Vector256.Load(b1 + o + 32));
+            c12 = AvxVnni.MultiplyWideningAndAdd(c12, v, Vector256.Load(b1 + o + 64));
+            c13 = AvxVnni.MultiplyWideningAndAdd(c13, v, Vector256.Load(b1 + o + 96));
+            v = Vector256.Create(((int*)a2)[g]).AsByte();
+            c20 = AvxVnni.MultiplyWideningAndAdd(c20, v, Vector256.Load(b2 + o));
+            c21 = AvxVnni.MultiplyWideningAndAdd(c21, v, Vector256.Load(b2 + o + 32));
+            c22 = AvxVnni.MultiplyWideningAndAdd(c22, v, Vector256.Load(b2 + o + 64));
+            c23 = AvxVnni.MultiplyWideningAndAdd(c23, v, Vector256.Load(b2 + o + 96));
+            v = Vector256.Create(((int*)a3)[g]).AsByte();
+            c30 = AvxVnni.MultiplyWideningAndAdd(c30, v, Vector256.Load(b3 + o));
+            c31 = AvxVnni.MultiplyWideningAndAdd(c31, v, Vector256.Load(b3 + o + 32));
+            c32 = AvxVnni.MultiplyWideningAndAdd(c32, v, Vector256.Load(b3 + o + 64));
+            c33 = AvxVnni.MultiplyWideningAndAdd(c33, v, Vector256.Load(b3 + o + 96));
+        }
+        c00.Store(acc); c01.Store(acc + 8); c02.Store(acc + 16); c03.Store(acc + 24);
+        c10.Store(acc + 32); c11.Store(acc + 40); c12.Store(acc + 48); c13.Store(acc + 56);
+        c20.Store(acc + 64); c21.Store(acc + 72); c22.Store(acc + 80); c23.Store(acc + 88);
+        c30.Store(acc + 96); c31.Store(acc + 104); c32.Store(acc + 112); c33.Store(acc + 120);
+    }
+
+    /// <summary>
+    /// Four rows of one panel with AVX-VNNI: each group of the panel is loaded once for all four rows (a load per two
+    /// dot products would otherwise cap the rate below the two dot products a cycle the CPU can issue).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DotVnniOnePanel(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int groups, int* acc)
+    {
+        Vector256<int> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector256<int> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
+        for (int g = 0; g < groups; g++)
+        {
+            sbyte* p = b + (long)g * GroupBytes;
+            Vector256<sbyte> w0 = Vector256.Load(p), w1 = Vector256.Load(p + 32), w2 = Vector256.Load(p + 64), w3 = Vector256.Load(p + 96);
+            Vector256<byte> v = Vector256.Create(((int*)a0)[g]).AsByte();
+            c00 = AvxVnni.MultiplyWideningAndAdd(c00, v, w0); c01 = AvxVnni.MultiplyWideningAndAdd(c01, v, w1);
+            c02 = AvxVnni.MultiplyWideningAndAdd(c02, v, w2); c03 = AvxVnni.MultiplyWideningAndAdd(c03, v, w3);
+            v = Vector256.Create(((int*)a1)[g]).AsByte();
+            c10 = AvxVnni.MultiplyWideningAndAdd(c10, v, w0); c11 = AvxVnni.MultiplyWideningAndAdd(c11, v, w1);
+            c12 = AvxVnni.MultiplyWideningAndAdd(c12, v, w2); c13 = AvxVnni.MultiplyWideningAndAdd(c13, v, w3);
+            v = Vector256.Create(((int*)a2)[g]).AsByte();
+            c20 = AvxVnni.MultiplyWideningAndAdd(c20, v, w0); c21 = AvxVnni.MultiplyWideningAndAdd(c21, v, w1);
+            c22 = AvxVnni.MultiplyWideningAndAdd(c22, v, w2); c23 = AvxVnni.MultiplyWideningAndAdd(c23, v, w3);
+            v = Vector256.Create(((int*)a3)[g]).AsByte();
+            c30 = AvxVnni.MultiplyWideningAndAdd(c30, v, w0); c31 = AvxVnni.MultiplyWideningAndAdd(c31, v, w1);
+            c32 = AvxVnni.MultiplyWideningAndAdd(c32, v, w2); c33 = AvxVnni.MultiplyWideningAndAdd(c33, v, w3);
+        }
+        c00.Store(acc); c01.Store(acc + 8); c02.Store(acc + 16); c03.Store(acc + 24);
+        c10.Store(acc + 32); c11.Store(acc + 40); c12.Store(acc + 48); c13.Store(acc + 56);
+        c20.Store(acc + 64); c21.Store(acc + 72); c22.Store(acc + 80); c23.Store(acc + 88);
+        c30.Store(acc + 96); c31.Store(acc + 104); c32.Store(acc + 112); c33.Store(acc + 120);
+    }
+
+    /// <summary>
+    /// One lane with AVX2: bytes widened to 16 bits, <c>vpmaddwd</c> summing input pairs into 32 bits (each output
+    /// keeps two partial sums, added at the end).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DotPairwiseAvx2(byte* a, sbyte* b, int groups, int* acc)
+    {
+        Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int g = 0; g < groups; g++)
+        {
+            // The group's four activations, as 16-bit values repeated for four outputs.
+            byte* x = a + 4 * g;
+            Vector256<short> v = Vector256.Create(x[0] | (ulong)x[1] << 16 | (ulong)x[2] << 32 | (ulong)x[3] << 48).AsInt16();
+            sbyte* p = b + (long)g * GroupBytes;
+            c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p), v));
+            c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 16), v));
+            c2 = Avx2.Add(c2, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 32), v));
+            c3 = Avx2.Add(c3, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 48), v));
+            c4 = Avx2.Add(c4, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 64), v));
+            c5 = Avx2.Add(c5, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 80), v));
+            c6 = Avx2.Add(c6, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 96), v));
+            c7 = Avx2.Add(c7, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 112), v));
+        }
+        int* pairs = stackalloc int[2 * Nr];
+        c0.Store(pairs); c1.Store(pairs + 8); c2.Store(pairs + 16); c3.Store(pairs + 24);
+        c4.Store(pairs + 32); c5.Store(pairs + 40); c6.Store(pairs + 48); c7.Store(pairs + 56);
+        for (int j = 0; j < Nr; j++) acc[j] = pairs[2 * j] + pairs[2 * j + 1];
+    }
+
+    /// <summary>One lane, plain loops.</summary>
+    private static unsafe void DotScalar(byte* a, sbyte* b, int groups, int* acc)
+    {
+        for (int j = 0; j < Nr; j++) acc[j] = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            sbyte* p = b + (long)g * GroupBytes;
+            for (int j = 0; j < Nr; j++)
+                for (int t = 0; t < 4; t++) acc[j] += a[4 * g + t] * p[4 * j + t];
+        }
+    }
+}
