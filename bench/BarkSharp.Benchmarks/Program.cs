@@ -44,7 +44,8 @@ if (args.Length > 0 && args[0] == "decode")
     float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
     float[] wIn = R(4 * h * h);
     float[] x = R(4 * h), y = new float[4 * h];
-    float[] keys = R(12 * 1024 * 64), values = R(12 * 1024 * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
+    int kvStride = args.Contains("odd") ? 1040 : 1024;
+    float[] keys = R(12 * kvStride * 64), values = R(12 * kvStride * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
     foreach (var type in new[] { BarkSharp.Tensors.WeightType.Float32, BarkSharp.Tensors.WeightType.BFloat16, BarkSharp.Tensors.WeightType.Int8 })
     {
         var m = BarkSharp.Tensors.WeightMatrix.FromFloat32(wIn, 4 * h, h, null, type);
@@ -59,7 +60,7 @@ if (args.Length > 0 && args[0] == "decode")
     for (int rep = 0; rep < 3; rep++)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        for (int i = 0; i < 200; i++) BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, 1024, 12, 64, 699, 1, true, default, y, scratch, threads);
+        for (int i = 0; i < 200; i++) BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, kvStride, 12, 64, 699, 1, true, default, y, scratch, threads);
         Console.WriteLine($"attention 1 query x 700 keys x 12 heads: {sw.Elapsed.TotalMilliseconds * 1000 / 200:F0} us");
     }
     return 0;
@@ -157,7 +158,8 @@ if (args.Length > 0 && args[0] == "layer")
     var mlpIn = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), 4 * h, h, type: type);
     var mlpOut = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), h, 4 * h, type: type);
     float[] x = R(n * 4 * h), y = new float[n * 4 * h];
-    float[] keys = R(12 * 1024 * 64), values = R(12 * 1024 * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
+    int kvStride = args.Contains("odd") ? 1040 : 1024;
+    float[] keys = R(12 * kvStride * 64), values = R(12 * kvStride * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
     for (int rep = 0; rep < 12; rep++)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -169,7 +171,7 @@ if (args.Length > 0 && args[0] == "layer")
         double tOut = sw.Elapsed.TotalMilliseconds; sw.Restart();
         BarkSharp.Tensors.Gelu.Forward(x.AsSpan(0, n * 4 * h), y);
         double tGelu = sw.Elapsed.TotalMilliseconds; sw.Restart();
-        BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, 1024, 12, 64, 0, n, !fineLayer, default, y, scratch, threads);
+        BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, kvStride, 12, 64, 0, n, !fineLayer, default, y, scratch, threads);
         double tAttn = sw.Elapsed.TotalMilliseconds; sw.Restart();
         BarkSharp.Tensors.LayerNorm.Forward(x, n, R(h), R(h), y);
         double tLn = sw.Elapsed.TotalMilliseconds; sw.Restart();

@@ -4,7 +4,8 @@ namespace BarkSharp.Generation;
 /// Keys and values of every layer of a causal model for a batch of sequences, preallocated for
 /// <see cref="Capacity"/> positions. Per (sequence, layer) the keys are stored transposed, <c>[heads, headDim, Stride]</c>,
 /// so attention scores 16 positions per vector instruction, and the values <c>[heads, Stride, headDim]</c>;
-/// <see cref="Stride"/> is the capacity rounded up to 16. All sequences of the batch share one <see cref="Length"/>.
+/// <see cref="Stride"/> is the capacity rounded up to an odd multiple of 16. All sequences of the batch share one
+/// <see cref="Length"/>.
 /// </summary>
 public sealed class KvCache
 {
@@ -22,7 +23,9 @@ public sealed class KvCache
         Heads = heads;
         HeadDim = headDim;
         Capacity = capacity;
-        Stride = (capacity + 15) & ~15;
+        // An odd number of 64-byte lines between key rows spreads a head's rows over every L1 set; a power-of-two
+        // stride such as 1024 (the fine model's window) maps them all to one set and costs a third of attention's speed.
+        Stride = ((capacity + 15) / 16 | 1) * 16;
         _layerSize = heads * Stride * headDim;
         _keys = new float[(long)batch * layers * _layerSize];
         _values = new float[(long)batch * layers * _layerSize];
@@ -43,7 +46,7 @@ public sealed class KvCache
     /// <summary>Maximum positions.</summary>
     public int Capacity { get; }
 
-    /// <summary>Positions allocated per head (capacity rounded up to a multiple of 16).</summary>
+    /// <summary>Positions allocated per head (capacity rounded up to an odd multiple of 16).</summary>
     public int Stride { get; }
 
     /// <summary>Positions filled so far.</summary>
