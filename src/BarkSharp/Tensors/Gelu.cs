@@ -4,13 +4,16 @@ namespace BarkSharp.Tensors;
 
 /// <summary>
 /// GELU in its exact form, <c>x · Φ(x) = 0.5 · x · (1 + erf(x / √2))</c>, as PyTorch's default <c>nn.GELU()</c>
-/// (not the tanh approximation). erf comes from a 28-term Chebyshev fit of erfc (relative error ≈ 1e-14 in double,
-/// float rounding in the vector path), evaluated 16 lanes at a time with one vectorized exp.
+/// (not the tanh approximation). erf comes from a 28-term Chebyshev fit of erfc (relative error ≈ 1e-14 in double);
+/// the float vector path keeps the first 12 terms — the rest sum to under 1e-8, below float rounding (its largest
+/// error over [−10, 10], 3.8e-7 absolute, is the same with all 28) — and evaluates 16 lanes at a time with one
+/// vectorized exp.
 /// </summary>
 public static class Gelu
 {
     private const int Chunk = 512;
     private const float InvSqrt2 = 0.70710678118654752440f;
+    private const int FloatTerms = 12;
 
     /// <summary>Applies GELU element-wise. <paramref name="x"/> and <paramref name="y"/> may be the same span.</summary>
     public static void Forward(ReadOnlySpan<float> x, Span<float> y, int maxThreads = 1)
@@ -52,7 +55,7 @@ public static class Gelu
                 Vector512<float> tv = Vector512.Create(2f) / (Vector512.Create(2f) + z);
                 Vector512<float> ty = Vector512.FusedMultiplyAdd(Vector512.Create(4f), tv, Vector512.Create(-2f));
                 Vector512<float> d = Vector512<float>.Zero, dd = Vector512<float>.Zero;
-                ReadOnlySpan<float> c = CoefficientsF;
+                ReadOnlySpan<float> c = CoefficientsF[..FloatTerms];
                 for (int j = c.Length - 1; j > 0; j--)
                 {
                     Vector512<float> tmp = d;
