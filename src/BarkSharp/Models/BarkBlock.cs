@@ -94,7 +94,7 @@ internal sealed class BarkBlock
     public void Forward(Span<float> x, int batch, int seqLen, KvCache cache, int layer, int past,
         ReadOnlySpan<float> keyMask, ModelWorkspace ws, int threads)
     {
-        int h = _config.HiddenSize, heads = _config.NumHeads, hd = _config.HeadDim;
+        int h = _config.HiddenSize;
         int n = batch * seqLen;
         Span<float> normed = ws.Normed.AsSpan(0, n * h);
         Span<float> qkv = ws.Qkv.AsSpan(0, n * 3 * h);
@@ -104,31 +104,10 @@ internal sealed class BarkBlock
 
         Layernorm1.Apply(x, n, normed, threads);                                    // [n, H]
         MatMul.Multiply(normed, n, AttProj, qkv, threads);                 // [n, 3H]: q | k | v
-        int total = past + seqLen;
-        for (int b = 0; b < batch; b++)
-        {
-            Span<float> kCache = cache.Keys(b, layer);                     // [heads, hd, stride] (transposed)
-            Span<float> vCache = cache.Values(b, layer);                   // [heads, stride, hd]
-            int stride = cache.Stride;
-            ReadOnlySpan<float> rows = qkv.Slice(b * seqLen * 3 * h, seqLen * 3 * h);
-            // Keys go in transposed, 16 positions × 16 dimensions at a time so the writes stay within a few cache lines.
-            for (int t0 = 0; t0 < seqLen; t0 += 16)
-            {
-                int t1 = Math.Min(seqLen, t0 + 16);
-                for (int c = 0; c < h; c += 16)                             // c = head · hd + d
-                    for (int e = c; e < Math.Min(h, c + 16); e++)
-                    {
-                        Span<float> dst = kCache.Slice(e * stride + past, seqLen);
-                        for (int t = t0; t < t1; t++) dst[t] = rows[t * 3 * h + h + e];
-                    }
-            }
-            for (int t = 0; t < seqLen; t++)
-                for (int head = 0; head < heads; head++)
-                    rows.Slice(t * 3 * h + 2 * h + head * hd, hd).CopyTo(vCache.Slice((head * stride + past + t) * hd, hd));
-            Attention.Forward(qkv[(b * seqLen * 3 * h)..], 3 * h, kCache, vCache, stride, heads, hd, past, seqLen, _causal,
-                keyMask.IsEmpty ? default : keyMask.Slice(b * cache.Capacity, total),
-                attn.Slice(b * seqLen * h, seqLen * h), ws.Scores, threads);   // [T, H]
-        }
+        if (cache.Type == KvCacheType.Float32)                             // attn = softmax(q·kᵀ/√d)·v   [n, H]
+            Attend<float, KvFloat32>(qkv, batch, seqLen, cache, layer, past, keyMask, attn, ws.Scores, threads);
+        else
+            Attend<ushort, KvBFloat16>(qkv, batch, seqLen, cache, layer, past, keyMask, attn, ws.Scores, threads);
         MatMul.Multiply(attn, n, AttOutProj, proj, threads);               // [n, H]
         System.Numerics.Tensors.TensorPrimitives.Add(x[..(n * h)], proj, x);
 
@@ -137,5 +116,26 @@ internal sealed class BarkBlock
         Gelu.Forward(mlp, mlp, threads);
         MatMul.Multiply(mlp, n, MlpOutProj, proj, threads);                // [n, H]
         System.Numerics.Tensors.TensorPrimitives.Add(x[..(n * h)], proj, x);
+    }
+
+    /// <summary>
+    /// Appends each sequence's new keys and values (columns <c>[H, 3H)</c> of <paramref name="qkv"/>) to the cache as
+    /// <typeparamref name="TElement"/>, then attends its queries over positions <c>[0, past + T)</c>.
+    /// </summary>
+    private void Attend<T, TElement>(ReadOnlySpan<float> qkv, int batch, int seqLen, KvCache cache, int layer, int past,
+        ReadOnlySpan<float> keyMask, Span<float> attn, Span<float> scores, int threads)
+        where T : unmanaged
+        where TElement : struct, IKvElement<T>
+    {
+        int h = _config.HiddenSize, total = past + seqLen;
+        for (int b = 0; b < batch; b++)
+        {
+            ReadOnlySpan<float> rows = qkv.Slice(b * seqLen * 3 * h, seqLen * 3 * h);              // [T, 3H]: q | k | v
+            cache.Write<T, TElement>(b, layer, past, rows[h..], rows[(2 * h)..], 3 * h, seqLen);
+            Attention.Forward<T, TElement>(rows, 3 * h, cache.Keys<T>(b, layer), cache.Values<T>(b, layer), cache.Stride,
+                _config.NumHeads, _config.HeadDim, past, seqLen, _causal,
+                keyMask.IsEmpty ? default : keyMask.Slice(b * cache.Capacity, total),
+                attn.Slice(b * seqLen * h, seqLen * h), scores, threads);                          // [T, H]
+        }
     }
 }

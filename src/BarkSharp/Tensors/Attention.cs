@@ -10,7 +10,9 @@ namespace BarkSharp.Tensors;
 /// (0 or <c>float.MinValue</c>) is added; softmax over keys; weighted sum of values.
 /// Keys live in a per-sequence cache laid out transposed, <c>[heads, headDim, stride]</c>, values as
 /// <c>[heads, stride, headDim]</c>, positions <c>[0, past + T)</c> filled; <c>stride</c> is a multiple of 16 so scores
-/// are computed 16 positions per vector.
+/// are computed 16 positions per vector. The cache's elements may be float32 or 16-bit (<see cref="IKvElement{T}"/>):
+/// one kernel body, generic over the element, widens them in registers as it loads them, so a 16-bit cache streams
+/// half the bytes and gives the same bits as a float32 cache holding the same (rounded) values.
 /// </summary>
 public static class Attention
 {
@@ -33,7 +35,20 @@ public static class Attention
         ReadOnlySpan<float> q, int qStride,
         ReadOnlySpan<float> keys, ReadOnlySpan<float> values, int stride,
         int heads, int headDim, int past, int queryCount, bool causal,
+        ReadOnlySpan<float> keyMask, Span<float> output, Span<float> scratch, int maxThreads = 1) =>
+        Forward<float, KvFloat32>(q, qStride, keys, values, stride, heads, headDim, past, queryCount, causal, keyMask, output, scratch, maxThreads);
+
+    /// <summary>
+    /// <see cref="Forward(ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, int, int, bool, ReadOnlySpan{float}, Span{float}, Span{float}, int)"/>
+    /// over keys and values stored as <typeparamref name="TElement"/>, widened to float32 in registers as they are read.
+    /// </summary>
+    internal static void Forward<T, TElement>(
+        ReadOnlySpan<float> q, int qStride,
+        ReadOnlySpan<T> keys, ReadOnlySpan<T> values, int stride,
+        int heads, int headDim, int past, int queryCount, bool causal,
         ReadOnlySpan<float> keyMask, Span<float> output, Span<float> scratch, int maxThreads = 1)
+        where T : unmanaged
+        where TElement : struct, IKvElement<T>
     {
         int total = past + queryCount;
         if (total > stride) throw new ArgumentException($"{total} positions exceed the cache stride {stride}.");
@@ -46,13 +61,13 @@ public static class Attention
         unsafe
         {
             fixed (float* pq = q)
-            fixed (float* pk = keys)
-            fixed (float* pv = values)
+            fixed (T* pk = keys)
+            fixed (T* pv = values)
             fixed (float* pm = keyMask)
             fixed (float* po = output)
             fixed (float* ps = scratch)
             {
-                var job = new Job(pq, qStride, pk, pv, stride, heads, headDim, past, queryCount, causal, keyMask.IsEmpty ? null : pm, po, ps);
+                var job = new Job<T, TElement>(pq, qStride, pk, pv, stride, heads, headDim, past, queryCount, causal, keyMask.IsEmpty ? null : pm, po, ps);
                 if (threads <= 1)
                 {
                     for (int h = 0; h < heads; h++) job.Head(h);
@@ -72,17 +87,19 @@ public static class Attention
 
     private static int Padded(int positions) => (positions + 15) & ~15;
 
-    private readonly unsafe struct Job(
-        float* q, int qStride, float* keys, float* values, int stride, int heads, int headDim,
+    private readonly unsafe struct Job<T, TElement>(
+        float* q, int qStride, T* keys, T* values, int stride, int heads, int headDim,
         int past, int queryCount, bool causal, float* keyMask, float* output, float* scratch)
+        where T : unmanaged
+        where TElement : struct, IKvElement<T>
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Head(int h)
         {
             int total = past + queryCount, padded = Padded(total);
             float scale = 1f / MathF.Sqrt(headDim);
-            float* kt = keys + (long)h * headDim * stride;           // [headDim, stride]
-            float* vh = values + (long)h * stride * headDim;         // [stride, headDim]
+            T* kt = keys + (long)h * headDim * stride;               // [headDim, stride]
+            T* vh = values + (long)h * stride * headDim;             // [stride, headDim]
             float* s = scratch + (long)h * QueryBlock * padded;      // QueryBlock rows of scores
             int outStride = heads * headDim;
             for (int t0 = 0; t0 < queryCount; t0 += QueryBlock)
@@ -114,7 +131,7 @@ public static class Attention
 
         /// <summary>Scores of four consecutive queries against positions <c>[0, length)</c> (rounded up to 16), sharing each key load.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Scores4(float* q, int qStride, float* kt, int stride, int headDim, int length, float* s, int rowStride)
+        private static void Scores4(float* q, int qStride, T* kt, int stride, int headDim, int length, float* s, int rowStride)
         {
             float* q0 = q, q1 = q + qStride, q2 = q + 2 * qStride, q3 = q + 3 * qStride;
             int j = 0;
@@ -122,11 +139,11 @@ public static class Attention
             {
                 // 4 queries × 32 positions: 8 chains, 2 key loads and 4 broadcasts per 8 FMAs.
                 Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-                float* column = kt + j;
+                T* column = kt + j;
                 for (int d = 0; d < headDim; d++)
                 {
-                    float* row = column + (long)d * stride;
-                    Vector512<float> k0 = Vector512.Load(row), k1 = Vector512.Load(row + 16);
+                    T* row = column + (long)d * stride;
+                    Vector512<float> k0 = TElement.Load(row), k1 = TElement.Load(row + 16);
                     Vector512<float> w = Vector512.Create(q0[d]);
                     a0 = Vector512.FusedMultiplyAdd(w, k0, a0); a1 = Vector512.FusedMultiplyAdd(w, k1, a1);
                     w = Vector512.Create(q1[d]);
@@ -144,10 +161,10 @@ public static class Attention
             for (; j < length; j += 16)
             {
                 Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-                float* column = kt + j;
+                T* column = kt + j;
                 for (int d = 0; d < headDim; d++)
                 {
-                    Vector512<float> k = Vector512.Load(column + (long)d * stride);
+                    Vector512<float> k = TElement.Load(column + (long)d * stride);
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[d]), k, a0);
                     a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[d]), k, a1);
                     a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[d]), k, a2);
@@ -162,21 +179,21 @@ public static class Attention
 
         /// <summary>Scores of one query, four independent chains over 64 positions at a time.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Scores1(float* qt, float* kt, int stride, int headDim, int length, float* s)
+        private static void Scores1(float* qt, T* kt, int stride, int headDim, int length, float* s)
         {
             int j = 0;
             for (; j + 64 <= length; j += 64)
             {
                 Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-                float* column = kt + j;
+                T* column = kt + j;
                 for (int d = 0; d < headDim; d++)
                 {
                     Vector512<float> qd = Vector512.Create(qt[d]);
-                    float* row = column + (long)d * stride;
-                    a0 = Vector512.FusedMultiplyAdd(qd, Vector512.Load(row), a0);
-                    a1 = Vector512.FusedMultiplyAdd(qd, Vector512.Load(row + 16), a1);
-                    a2 = Vector512.FusedMultiplyAdd(qd, Vector512.Load(row + 32), a2);
-                    a3 = Vector512.FusedMultiplyAdd(qd, Vector512.Load(row + 48), a3);
+                    T* row = column + (long)d * stride;
+                    a0 = Vector512.FusedMultiplyAdd(qd, TElement.Load(row), a0);
+                    a1 = Vector512.FusedMultiplyAdd(qd, TElement.Load(row + 16), a1);
+                    a2 = Vector512.FusedMultiplyAdd(qd, TElement.Load(row + 32), a2);
+                    a3 = Vector512.FusedMultiplyAdd(qd, TElement.Load(row + 48), a3);
                 }
                 a0.Store(s + j);
                 a1.Store(s + j + 16);
@@ -186,9 +203,9 @@ public static class Attention
             for (; j < length; j += 16)
             {
                 Vector512<float> acc = Vector512<float>.Zero;
-                float* column = kt + j;
+                T* column = kt + j;
                 for (int d = 0; d < headDim; d++)
-                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(qt[d]), Vector512.Load(column + (long)d * stride), acc);
+                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(qt[d]), TElement.Load(column + (long)d * stride), acc);
                 acc.Store(s + j);
             }
         }
@@ -198,7 +215,7 @@ public static class Attention
         /// length), one chain per output over the positions in order, each value row loaded once for the block.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightedValues(float* p, int rowStride, int block, int length, float* v, int headDim, float* o, int outStride)
+        private static void WeightedValues(float* p, int rowStride, int block, int length, T* v, int headDim, float* o, int outStride)
         {
             if (block == QueryBlock && headDim == 64)
             {
@@ -213,12 +230,12 @@ public static class Attention
                     Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
                     for (int j = 0; j < length; j++)
                     {
-                        float* vj = v + (long)j * 64;
+                        T* vj = v + (long)j * 64;
                         Vector512<float> w = Vector512.Create(pi[j]);
-                        a0 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj), a0);
-                        a1 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 16), a1);
-                        a2 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 32), a2);
-                        a3 = Vector512.FusedMultiplyAdd(w, Vector512.Load(vj + 48), a3);
+                        a0 = Vector512.FusedMultiplyAdd(w, TElement.Load(vj), a0);
+                        a1 = Vector512.FusedMultiplyAdd(w, TElement.Load(vj + 16), a1);
+                        a2 = Vector512.FusedMultiplyAdd(w, TElement.Load(vj + 32), a2);
+                        a3 = Vector512.FusedMultiplyAdd(w, TElement.Load(vj + 48), a3);
                     }
                     float* oi = o + i * outStride;
                     a0.Store(oi);
@@ -236,7 +253,7 @@ public static class Attention
                         for (int d = c; d < headDim; d++)
                         {
                             float sum = 0;
-                            for (int j = 0; j < length; j++) sum = MathF.FusedMultiplyAdd(p[i * rowStride + j], v[(long)j * headDim + d], sum);
+                            for (int j = 0; j < length; j++) sum = MathF.FusedMultiplyAdd(p[i * rowStride + j], TElement.ToSingle(v[(long)j * headDim + d]), sum);
                             o[i * outStride + d] = sum;
                         }
                     break;
@@ -245,7 +262,7 @@ public static class Attention
                 float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
                 for (int j = 0; j < length; j++)
                 {
-                    Vector512<float> vj = Vector512.Load(v + (long)j * headDim + c);
+                    Vector512<float> vj = TElement.Load(v + (long)j * headDim + c);
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[j]), vj, a0);
                     if (block > 1) a1 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[j]), vj, a1);
                     if (block > 2) a2 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[j]), vj, a2);
@@ -260,15 +277,15 @@ public static class Attention
 
         /// <summary>The common case of <see cref="WeightedValues"/>: four queries, 64-wide heads, sixteen chains; same order per output.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightedValues4x64(float* p, int rowStride, int length, float* v, float* o, int outStride)
+        private static void WeightedValues4x64(float* p, int rowStride, int length, T* v, float* o, int outStride)
         {
             Vector512<float> a00 = Vector512<float>.Zero, a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
             Vector512<float> a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
             float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
             for (int j = 0; j < length; j++)
             {
-                float* vj = v + (long)j * 64;
-                Vector512<float> v0 = Vector512.Load(vj), v1 = Vector512.Load(vj + 16), v2 = Vector512.Load(vj + 32), v3 = Vector512.Load(vj + 48);
+                T* vj = v + (long)j * 64;
+                Vector512<float> v0 = TElement.Load(vj), v1 = TElement.Load(vj + 16), v2 = TElement.Load(vj + 32), v3 = TElement.Load(vj + 48);
                 Vector512<float> w = Vector512.Create(p0[j]);
                 a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01);
                 a02 = Vector512.FusedMultiplyAdd(w, v2, a02); a03 = Vector512.FusedMultiplyAdd(w, v3, a03);

@@ -154,12 +154,60 @@ public class KernelReferenceTests
         float[] mask = new float[total];
         mask[1] = float.MinValue;                              // key 1 is padding
         var output = new float[queries * heads * hd];
-        float[] kt = new float[k.Length];                       // the kernel reads keys transposed: [heads, hd, capacity]
+        float[] kt = Transposed(k, heads, capacity, hd);        // the kernel reads keys transposed: [heads, hd, capacity]
+        Attention.Forward(q, heads * hd, kt, v, capacity, heads, hd, past, queries, causal, mask, output, new float[Attention.ScratchSize(heads, total)], maxThreads: 2);
+        AssertMatchesNaiveAttention(q, k, v, heads, hd, capacity, past, queries, causal, output, 1e-5);
+    }
+
+    /// <summary>Cases for the bfloat16 cache: positions off multiples of 16, one query and blocks of four with a remainder, head widths 64 (the special-cased one), multiples of 16, and others.</summary>
+    [Theory]
+    [InlineData(0, 1, true, 2, 64)]
+    [InlineData(37, 1, true, 3, 64)]
+    [InlineData(20, 9, true, 2, 64)]
+    [InlineData(11, 6, false, 2, 16)]
+    [InlineData(50, 6, true, 2, 80)]
+    [InlineData(13, 5, true, 3, 5)]
+    [InlineData(100, 3, false, 1, 24)]
+    [InlineData(300, 9, true, 4, 64)]
+    public void Attention_over_a_bfloat16_cache_matches_the_reference_over_the_rounded_values(int past, int queries, bool causal, int heads, int hd)
+    {
+        var rng = new Random(past * 131 + queries * 7 + hd);
+        int total = past + queries, capacity = (total + 21 + 15) & ~15;
+        float[] q = RandomArray(rng, queries * heads * hd, 2f);
+        ushort[] k16 = [.. RandomArray(rng, heads * capacity * hd, 2f).Select(KvBFloat16.FromSingle)];
+        ushort[] v16 = [.. RandomArray(rng, heads * capacity * hd).Select(KvBFloat16.FromSingle)];
+        float[] k = [.. k16.Select(KvBFloat16.ToSingle)], v = [.. v16.Select(KvBFloat16.ToSingle)];   // the values the cache holds
+        ushort[] kt16 = [.. Transposed(k, heads, capacity, hd).Select(KvBFloat16.FromSingle)];
+        float[] mask = new float[Math.Max(total, 2)];
+        mask[1] = float.MinValue;                              // key 1 is padding
+        var scratch = new float[Attention.ScratchSize(heads, total)];
+        var one = new float[queries * heads * hd];
+        var two = new float[one.Length];
+        var widened = new float[one.Length];
+        Attention.Forward<ushort, KvBFloat16>(q, heads * hd, kt16, v16, capacity, heads, hd, past, queries, causal, mask, one, scratch, maxThreads: 1);
+        Attention.Forward<ushort, KvBFloat16>(q, heads * hd, kt16, v16, capacity, heads, hd, past, queries, causal, mask, two, scratch, maxThreads: 2);
+        Attention.Forward(q, heads * hd, Transposed(k, heads, capacity, hd), v, capacity, heads, hd, past, queries, causal, mask, widened, scratch);
+
+        Assert.Equal(one, two);                                 // any thread count, the same bits
+        Assert.Equal(widened, one);                             // one kernel body: the float32 cache holding the same values agrees bit for bit
+        AssertMatchesNaiveAttention(q, k, v, heads, hd, capacity, past, queries, causal, one, 1e-5);
+    }
+
+    /// <summary><c>[heads, capacity, hd]</c> → <c>[heads, hd, capacity]</c>, the key cache's layout.</summary>
+    private static float[] Transposed(float[] k, int heads, int capacity, int hd)
+    {
+        var kt = new float[k.Length];
         for (int h = 0; h < heads; h++)
             for (int j = 0; j < capacity; j++)
                 for (int d = 0; d < hd; d++) kt[(h * hd + d) * capacity + j] = k[(h * capacity + j) * hd + d];
-        Attention.Forward(q, heads * hd, kt, v, capacity, heads, hd, past, queries, causal, mask, output, new float[Attention.ScratchSize(heads, total)], maxThreads: 2);
+        return kt;
+    }
 
+    /// <summary>Softmax attention in double precision, key 1 masked as padding; keys and values <c>[heads, capacity, hd]</c>.</summary>
+    private static void AssertMatchesNaiveAttention(float[] q, float[] k, float[] v, int heads, int hd, int capacity, int past, int queries, bool causal,
+        float[] output, double tolerance)
+    {
+        int total = past + queries;
         for (int h = 0; h < heads; h++)
             for (int t = 0; t < queries; t++)
             {
@@ -172,7 +220,7 @@ public class KernelReferenceTests
                 for (int d = 0; d < hd; d++)
                 {
                     double expected = allowed.Select((j, idx) => e[idx] / sum * v[(h * capacity + j) * hd + d]).Sum();
-                    Assert.True(Math.Abs(output[t * heads * hd + h * hd + d] - expected) < 1e-5, $"h{h} t{t} d{d}");
+                    Assert.True(Math.Abs(output[t * heads * hd + h * hd + d] - expected) < tolerance, $"h{h} t{t} d{d}: {output[t * heads * hd + h * hd + d]} vs {expected}");
                 }
             }
     }

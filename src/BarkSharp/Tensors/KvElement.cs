@@ -1,0 +1,61 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace BarkSharp.Tensors;
+
+/// <summary>
+/// How one element of a key/value cache is stored: narrowed from float32 when written, widened back in registers when
+/// <see cref="Attention"/> reads it. The kernels take the element as a struct type parameter, so one kernel body
+/// serves every storage type and the conversion inlines into its loops.
+/// </summary>
+/// <typeparam name="T">The stored element.</typeparam>
+internal unsafe interface IKvElement<T> where T : unmanaged
+{
+    /// <summary>Widens 16 consecutive elements.</summary>
+    static abstract Vector512<float> Load(T* source);
+
+    /// <summary>Widens one element.</summary>
+    static abstract float ToSingle(T value);
+
+    /// <summary>Narrows one value, rounding to nearest even.</summary>
+    static abstract T FromSingle(float value);
+}
+
+/// <summary>float32 elements: stored as computed.</summary>
+internal readonly unsafe struct KvFloat32 : IKvElement<float>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(float* source) => Vector512.Load(source);
+
+    public static float ToSingle(float value) => value;
+
+    public static float FromSingle(float value) => value;
+}
+
+/// <summary>
+/// bfloat16 elements (the high half of a float32, rounded to nearest even): float32's range, 8 significant bits;
+/// widening is one zero-extension and one shift.
+/// </summary>
+internal readonly unsafe struct KvBFloat16 : IKvElement<ushort>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(ushort* source)
+    {
+        Vector512<uint> bits;
+        if (Avx512F.IsSupported)
+        {
+            bits = Avx512F.ConvertToVector512UInt32(Vector256.Load(source));         // vpmovzxwd
+        }
+        else
+        {
+            Vector256<ushort> v = Vector256.Load(source);
+            bits = Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v));
+        }
+        return Vector512.ShiftLeft(bits, 16).AsSingle();
+    }
+
+    public static float ToSingle(ushort value) => BitConverter.UInt32BitsToSingle((uint)value << 16);
+
+    public static ushort FromSingle(float value) => WeightMatrix.ToBFloat16(value);
+}
