@@ -160,15 +160,27 @@ public sealed class BarkModel : IDisposable
             reader.EnsureAllUsed();
             return model;
         }
+        BarkCausalModel Causal(WeightReader r, BarkSubModelConfig c)
+        {
+            BarkCausalModel m = BarkCausalModel.Load(r, c, checkUnused: false, type);
+            m.KvCacheType = options.KvCacheType;
+            return m;
+        }
+        BarkFineModel Fine(WeightReader r)
+        {
+            BarkFineModel m = BarkFineModel.Load(r, config.FineAcousticsConfig, checkUnused: false, type);
+            m.KvCacheType = options.KvCacheType;
+            return m;
+        }
         var model = new BarkModel(config, generation,
-            () => Stage("semantic", r => BarkCausalModel.Load(r, config.SemanticConfig, checkUnused: false, type)),
-            () => Stage("coarse_acoustics", r => BarkCausalModel.Load(r, config.CoarseAcousticsConfig, checkUnused: false, type)),
-            () => Stage("fine_acoustics", r => BarkFineModel.Load(r, config.FineAcousticsConfig, checkUnused: false, type)),
+            () => Stage("semantic", r => Causal(r, config.SemanticConfig)),
+            () => Stage("coarse_acoustics", r => Causal(r, config.CoarseAcousticsConfig)),
+            () => Stage("fine_acoustics", Fine),
             () => Stage("codec_model", r => EncodecDecoder.Load(r, config.CodecConfig)),
             Path.GetFullPath(modelFolder), options.LowMemory, logger);
         if (options.MaxThreads is { } threads) model.MaxThreads = threads;
-        logger.LogInformation("Loaded Bark from {Weights} ({Type}{Mode}) in {Seconds:F2} s", weights, type,
-            options.LowMemory ? ", low-memory: stages load on use" : "", clock.Elapsed.TotalSeconds);
+        logger.LogInformation("Loaded Bark from {Weights} ({Type}, {KvCache} KV cache{Mode}) in {Seconds:F2} s", weights, type,
+            KvCache.Resolve(options.KvCacheType, type), options.LowMemory ? ", low-memory: stages load on use" : "", clock.Elapsed.TotalSeconds);
         return model;
     }
 

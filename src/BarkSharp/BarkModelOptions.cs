@@ -1,3 +1,4 @@
+using BarkSharp.Generation;
 using BarkSharp.Hub;
 using BarkSharp.Tensors;
 
@@ -11,6 +12,13 @@ public sealed record BarkModelOptions
     /// type (float32 for the hub's Bark files). Embeddings, LM heads and the codec always stay float32.
     /// </summary>
     public WeightType WeightType { get; init; } = WeightType.Auto;
+
+    /// <summary>
+    /// How the semantic and coarse models' KV caches (and the fine model's per-layer keys and values) are stored.
+    /// Default <see cref="KvCacheType.Auto"/>: float32 with float32 weights (results identical to Transformers'),
+    /// bfloat16 with reduced weights, where a decode step's cache reads are a large share of the bytes it streams.
+    /// </summary>
+    public KvCacheType KvCacheType { get; init; } = KvCacheType.Auto;
 
     /// <summary>Threads the kernels may use. Default: the processor count.</summary>
     public int? MaxThreads { get; init; }

@@ -23,6 +23,7 @@ public sealed class BarkCausalModel : IThreadedModel
     private readonly BarkBlock[] _layers;
     private readonly LayerNormWeights _layernormFinal;
     private readonly WeightMatrix _lmHead;      // lm_head.weight [output_vocab, H]
+    private KvCacheType _kvCacheType;
 
     private BarkCausalModel(BarkSubModelConfig config, float[] inputEmbeds, float[] positionEmbeds, BarkBlock[] layers,
         LayerNormWeights layernormFinal, WeightMatrix lmHead)
@@ -34,6 +35,7 @@ public sealed class BarkCausalModel : IThreadedModel
         _layers = layers;
         _layernormFinal = layernormFinal;
         _lmHead = lmHead;
+        _kvCacheType = KvCache.Resolve(KvCacheType.Auto, WeightType);
     }
 
     /// <summary>The sub-model's configuration.</summary>
@@ -47,6 +49,16 @@ public sealed class BarkCausalModel : IThreadedModel
 
     /// <summary>Threads the kernels may use. Defaults to the processor count.</summary>
     public int MaxThreads { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// How the caches <see cref="CreateCache"/> makes store keys and values. Setting <see cref="KvCacheType.Auto"/>
+    /// (the initial value) picks float32 for float32 weights and bfloat16 otherwise; reading gives the resolved type.
+    /// </summary>
+    public KvCacheType KvCacheType
+    {
+        get => _kvCacheType;
+        set => _kvCacheType = KvCache.Resolve(value, WeightType);
+    }
 
     /// <summary>
     /// Loads the model from checkpoint keys under <paramref name="weights"/>' prefix (e.g. <c>semantic.</c>):
@@ -86,13 +98,16 @@ public sealed class BarkCausalModel : IThreadedModel
     /// <summary>Learned position embeddings <c>[block_size, H]</c>.</summary>
     internal ReadOnlySpan<float> PositionEmbeddings => _positionEmbeds;
 
-    /// <summary>A KV cache for <paramref name="batch"/> sequences of up to <paramref name="capacity"/> positions (default: block size).</summary>
+    /// <summary>
+    /// A KV cache for <paramref name="batch"/> sequences of up to <paramref name="capacity"/> positions (default: block
+    /// size), storing <see cref="KvCacheType"/> elements.
+    /// </summary>
     public KvCache CreateCache(int batch, int? capacity = null)
     {
         int cap = capacity ?? Config.BlockSize;
         if (cap > Config.BlockSize)
             throw new BarkInputException($"a cache of {cap} positions exceeds the {Config.ModelType} model's block size {Config.BlockSize}.");
-        return new KvCache(batch, Config.NumLayers, Config.NumHeads, Config.HeadDim, cap);
+        return new KvCache(batch, Config.NumLayers, Config.NumHeads, Config.HeadDim, cap, KvCacheType);
     }
 
     /// <summary>A workspace for forwards of this model.</summary>

@@ -62,15 +62,18 @@ public class RealShapeTests
 public class DecodeAllocationTests
 {
     [Theory]
-    [InlineData(WeightType.Float32)]
-    [InlineData(WeightType.BFloat16)]
-    [InlineData(WeightType.Int8)]
-    public void Cached_decode_step_allocates_nothing(WeightType type)
+    [InlineData(WeightType.Float32, KvCacheType.Auto)]
+    [InlineData(WeightType.Float32, KvCacheType.BFloat16)]
+    [InlineData(WeightType.BFloat16, KvCacheType.Auto)]
+    [InlineData(WeightType.Int8, KvCacheType.Auto)]
+    public void Cached_decode_step_allocates_nothing(WeightType type, KvCacheType kvCache)
     {
         var config = new SemanticConfig { HiddenSize = 64, NumHeads = 4, NumLayers = 2, InputVocabSize = 129_600, OutputVocabSize = 10_048, BlockSize = 512, Bias = false };
         BarkCausalModel model = BarkCausalModel.CreateRandom(config, seed: 3, type);
         model.MaxThreads = 1;
+        model.KvCacheType = kvCache;
         KvCache cache = model.CreateCache(1);
+        Assert.Equal(type == WeightType.Float32 && kvCache == KvCacheType.Auto ? KvCacheType.Float32 : KvCacheType.BFloat16, cache.Type);
         ModelWorkspace ws = model.CreateWorkspace();
         var logits = new float[10_001];
         model.Forward(Enumerable.Range(0, 20).ToArray(), 1, cache, ws, logits, lastPositionOnly: true, vocabCount: 10_001);
