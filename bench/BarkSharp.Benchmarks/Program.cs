@@ -1,7 +1,7 @@
 using BarkSharp.Diagnostics;
 using BenchmarkDotNet.Running;
 
-// `stages [--shape bark-small|bark] [--threads N] [--batch B] [--json]` runs the fixed Bark workload;
+// `stages [--shape bark-small|bark] [--weights T] [--kv-cache K] [--threads N] [--batch B]` runs the fixed Bark workload;
 // anything else goes to BenchmarkDotNet (e.g. `--filter *MatMul*`).
 if (args.Length > 0 && args[0] == "stages")
 {
@@ -16,6 +16,7 @@ if (args.Length > 0 && args[0] == "stages")
         Threads = int.Parse(Arg("--threads", Environment.ProcessorCount.ToString())),
         Batch = int.Parse(Arg("--batch", "1")),
         Weights = BarkBenchmark.ParseWeightType(Arg("--weights", "f32")),
+        KvCache = BarkBenchmark.ParseKvCacheType(Arg("--kv-cache", "auto")),
     };
     BenchmarkReport report = BarkBenchmark.Run(options, new Progress<string>(Console.Error.WriteLine));
     Console.WriteLine(report.ToJson());
@@ -38,14 +39,15 @@ if (args.Length > 1 && args[0] == "make-checkpoint")
 }
 if (args.Length > 0 && args[0] == "decode")
 {
-    // One bark-small decode step's pieces for one layer, 200 repetitions each.
+    // decode [THREADS] [STRIDE]: one bark-small decode step's pieces for one layer, 200 repetitions each, and attention
+    // over caches of STRIDE positions per head (default 1040, what KvCache allocates for the semantic cache's 1024).
     int h = 768, threads = args.Length > 1 ? int.Parse(args[1]) : Environment.ProcessorCount;
     var rng = new Random(1);
     float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
     float[] wIn = R(4 * h * h);
     float[] x = R(4 * h), y = new float[4 * h];
-    int kvStride = args.Contains("odd") ? 1040 : 1024;
-    float[] keys = R(12 * kvStride * 64), values = R(12 * kvStride * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
+    int stride = args.Length > 2 ? int.Parse(args[2]) : 1040;
+    float[] keys = R(12 * stride * 64), values = R(12 * stride * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
     foreach (var type in new[] { BarkSharp.Tensors.WeightType.Float32, BarkSharp.Tensors.WeightType.BFloat16, BarkSharp.Tensors.WeightType.Int8 })
     {
         var m = BarkSharp.Tensors.WeightMatrix.FromFloat32(wIn, 4 * h, h, null, type);
@@ -57,11 +59,61 @@ if (args.Length > 0 && args[0] == "decode")
             Console.WriteLine($"{type} mlp_in 3072x768 one row: {us:F0} us ({m.StorageBytes / us / 1000:F1} GB/s)");
         }
     }
-    for (int rep = 0; rep < 3; rep++)
+    // Attention of one query over 700 cached positions of 12 layers' caches in turn (as a decode step reads them,
+    // 52 MB in float32: more than the last-level cache), for each storage type, the same values rounded once.
+    void TimeAttention<T, TElement>(string name) where T : unmanaged where TElement : struct, BarkSharp.Tensors.IKvElement<T>
     {
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        for (int i = 0; i < 200; i++) BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, kvStride, 12, 64, 699, 1, true, default, y, scratch, threads);
-        Console.WriteLine($"attention 1 query x 700 keys x 12 heads: {sw.Elapsed.TotalMilliseconds * 1000 / 200:F0} us");
+        T[][] k = [.. Enumerable.Range(0, 12).Select(_ => keys.Select(TElement.FromSingle).ToArray())];
+        T[][] v = [.. Enumerable.Range(0, 12).Select(_ => values.Select(TElement.FromSingle).ToArray())];
+        for (int rep = 0; rep < 8; rep++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            for (int i = 0; i < 50; i++)
+                for (int layer = 0; layer < 12; layer++)
+                    BarkSharp.Tensors.Attention.Forward<T, TElement>(x, 3 * h, k[layer], v[layer], stride, 12, 64, 699, 1, true, default, y, scratch, threads);
+            double us = sw.Elapsed.TotalMilliseconds * 1000 / 600;
+            if (rep >= 5)   // the first rounds let the JIT tier up the softmax helpers
+                Console.WriteLine($"{name} attention 1 query x 700 keys x 12 heads: {us:F0} us per layer ({2.0 * 12 * 700 * 64 * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() / us / 1000:F1} GB/s)");
+        }
+    }
+    TimeAttention<float, BarkSharp.Tensors.KvFloat32>("Float32");
+    TimeAttention<ushort, BarkSharp.Tensors.KvBFloat16>("BFloat16");
+    return 0;
+}
+if (args.Length > 0 && args[0] == "kvcache")
+{
+    // kvcache [WEIGHTS] [THREADS] [POSITIONS]: cached decode steps of the bark-small coarse model (int8, one thread and
+    // 700 cached positions by default) with each KV cache type, in alternating rounds so that drift in the machine's
+    // speed touches every type alike. Prints the median and best ms per step.
+    var weights = BarkBenchmark.ParseWeightType(args.Length > 1 ? args[1] : "int8");
+    int threads = args.Length > 2 ? int.Parse(args[2]) : 1, positions = args.Length > 3 ? int.Parse(args[3]) : 700;
+    var model = BarkSharp.Models.BarkCausalModel.CreateRandom(BarkSharp.Configuration.BarkConfig.BarkSmall.CoarseAcousticsConfig, 2, weights);
+    model.MaxThreads = threads;
+    var types = new[] { BarkSharp.Generation.KvCacheType.Float32, BarkSharp.Generation.KvCacheType.BFloat16 };
+    var caches = types.Select(t =>
+    {
+        model.KvCacheType = t;
+        return model.CreateCache(1, 946);                 // the coarse generator's cache: 256 + 1 + 630 + 59 positions
+    }).ToArray();
+    var ws = model.CreateWorkspace();
+    var logits = new float[1024];
+    int[] prompt = Enumerable.Range(0, positions).Select(i => 10_000 + i % 2048).ToArray(), next = [10_001];
+    foreach (var cache in caches) model.Forward(prompt, 1, cache, ws, logits, lastPositionOnly: true, vocabStart: 10_000, vocabCount: 1024);
+    const int steps = 32;
+    var times = types.Select(_ => new List<double>()).ToArray();
+    for (int round = 0; round < 14; round++)
+        for (int t = 0; t < types.Length; t++)
+        {
+            caches[t].Length = positions;
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            for (int s = 0; s < steps; s++) model.Forward(next, 1, caches[t], ws, logits, lastPositionOnly: true, vocabStart: 10_000, vocabCount: 1024);
+            if (round >= 4) times[t].Add(sw.Elapsed.TotalMilliseconds / steps);     // the first rounds let the JIT tier up
+        }
+    for (int t = 0; t < types.Length; t++)
+    {
+        double[] sorted = [.. times[t].Order()];
+        Console.WriteLine($"{BarkBenchmark.ShortName(weights)} weights, {BarkBenchmark.ShortName(types[t])} KV cache, {threads} thread(s), {positions}+ positions: " +
+            $"median {sorted[sorted.Length / 2]:F2} ms/step, best {sorted[0]:F2} ({caches[t].StorageBytes / 1e6:F0} MB cache)");
     }
     return 0;
 }

@@ -13,13 +13,15 @@ internal static class BenchCommand
         shape.AcceptOnlyFromAmong("bark-small", "bark");
         var weights = new Option<string>("--weights") { Description = "Block weight storage: f32, bf16, f16 or int8.", DefaultValueFactory = _ => "f32" };
         weights.AcceptOnlyFromAmong("f32", "bf16", "f16", "int8");
+        var kvCache = new Option<string>("--kv-cache") { Description = "KV cache storage: auto (f32 with f32 weights, else bf16), f32 or bf16.", DefaultValueFactory = _ => "auto" };
+        kvCache.AcceptOnlyFromAmong("auto", "f32", "bf16");
         var threads = new Option<int>("--threads") { Description = "Kernel threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var batch = new Option<int>("--batch") { Description = "Sequences generated together.", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var command = new Command("bench", "Time every stage on random weights of the real shapes (no download): semantic 513-position prefill + " +
             "256 decode steps, coarse 770 tokens in 60-token windows, one fine window, codec for 5.13 s of audio.")
         {
-            shape, weights, threads, batch, json,
+            shape, weights, kvCache, threads, batch, json,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -33,6 +35,7 @@ internal static class BenchCommand
             {
                 Shape = result.GetValue(shape)!,
                 Weights = BarkBenchmark.ParseWeightType(result.GetValue(weights)!),
+                KvCache = BarkBenchmark.ParseKvCacheType(result.GetValue(kvCache)!),
                 Threads = t,
                 Batch = b,
             };
@@ -50,7 +53,7 @@ internal static class BenchCommand
         var lines = new List<string>
         {
             string.Create(c, $"{r.Machine.Cpu}: FMA peak {r.Machine.FmaGflops:F0} GFLOP/s{(r.Machine.Int8Gops is double int8 ? $", int8 dot {int8:F0} GOP/s" : "")}, read {r.Machine.ReadGBs:F1} GB/s ({r.Threads} threads)"),
-            $"{r.Shape}, {r.Weights} weights, batch {r.Batch}",
+            $"{r.Shape}, {r.Weights} weights, {r.KvCache} KV cache, batch {r.Batch}",
             "stage               seconds   tokens   ms/token        rate   of limit",
         };
         foreach (var (name, s) in r.Stages)

@@ -38,9 +38,9 @@ internal sealed class ModelSelection
 
     /// <summary>Loads the model, showing download progress.</summary>
     public async Task<BarkModel> LoadModelAsync(ParseResult result, CliContext context, ProgressView view, int? threads, CancellationToken cancellationToken,
-        Tensors.WeightType weights = Tensors.WeightType.Auto, bool lowMemory = false)
+        Tensors.WeightType weights = Tensors.WeightType.Auto, Generation.KvCacheType kvCache = Generation.KvCacheType.Auto, bool lowMemory = false)
     {
-        var options = new BarkModelOptions { Hub = Hub(result, context), MaxThreads = threads, WeightType = weights, LowMemory = lowMemory };
+        var options = new BarkModelOptions { Hub = Hub(result, context), MaxThreads = threads, WeightType = weights, KvCacheType = kvCache, LowMemory = lowMemory };
         return await BarkModel.FromPretrainedAsync(ModelId(result), options, loggerFactory: null, view.Downloads, cancellationToken);
     }
 

@@ -33,12 +33,14 @@ internal static class SayCommand
         var saveVoice = new Option<string?>("--save-voice") { Description = "Also write the generated voice as a suno-format .npz prompt, usable with --voice.", HelpName = "NPZ" };
         var weights = new Option<string?>("--weights") { Description = "Store the transformer weights as f32, bf16, f16 or int8 (default: the checkpoint's type). Smaller types decode faster.", HelpName = "TYPE" };
         weights.AcceptOnlyFromAmong("f32", "bf16", "f16", "int8");
+        var kvCache = new Option<string?>("--kv-cache") { Description = "Store the KV caches as f32 or bf16 (default auto: f32 with f32 weights, else bf16).", HelpName = "TYPE" };
+        kvCache.AcceptOnlyFromAmong("auto", "f32", "bf16");
         var lowMemory = new Option<bool>("--low-memory") { Description = "Keep only the running stage's weights in memory (slower: each stage reads its weights again)." };
         var batch = new Option<bool>("--batch") { Description = "Generate every TEXT argument, or every line of -f FILE, as one sample of a single batch." };
 
         var command = new Command("say", "Speak text into a WAV file.\nExample: bark say \"Hello from Bark\" -o hello.wav --voice v2/en_speaker_6")
         {
-            text, file, output, voice, seed, greedy, textTemp, waveformTemp, fineTemp, minEosP, maxSemantic, format, threads, saveVoice, batch, weights, lowMemory,
+            text, file, output, voice, seed, greedy, textTemp, waveformTemp, fineTemp, minEosP, maxSemantic, format, threads, saveVoice, batch, weights, kvCache, lowMemory,
         };
         model.AddTo(command);
 
@@ -68,7 +70,8 @@ internal static class SayCommand
             BarkGeneration generation = await view.RunAsync(async () =>
             {
                 var weightType = result.GetValue(weights) is { } w ? Diagnostics.BarkBenchmark.ParseWeightType(w) : Tensors.WeightType.Auto;
-                using BarkModel bark = await model.LoadModelAsync(result, context, view, threadCount, cancellationToken, weightType, result.GetValue(lowMemory));
+                var kvCacheType = result.GetValue(kvCache) is { } k ? Diagnostics.BarkBenchmark.ParseKvCacheType(k) : KvCacheType.Auto;
+                using BarkModel bark = await model.LoadModelAsync(result, context, view, threadCount, cancellationToken, weightType, kvCacheType, result.GetValue(lowMemory));
                 return await bark.GenerateAsync(inputs, options, view.Generation, cancellationToken);
             });
 

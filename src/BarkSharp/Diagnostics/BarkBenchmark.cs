@@ -22,6 +22,9 @@ public sealed record BenchmarkOptions
     /// <summary>Storage type of the blocks' weights (<c>f32</c>, <c>bf16</c>, <c>f16</c>, <c>int8</c>).</summary>
     public Tensors.WeightType Weights { get; init; } = Tensors.WeightType.Float32;
 
+    /// <summary>Storage of the KV caches (default <see cref="KvCacheType.Auto"/>: float32 for f32 weights, bfloat16 otherwise).</summary>
+    public KvCacheType KvCache { get; init; } = KvCacheType.Auto;
+
     /// <summary>Shapes to use instead of <see cref="Shape"/> (tests run the workload on a small model).</summary>
     internal BarkConfig? ConfigOverride { get; init; }
 
@@ -50,6 +53,7 @@ public static class BarkBenchmark
             _ => throw new BarkInputException($"unknown shape '{options.Shape}': use bark-small or bark."),
         };
         int threads = Math.Max(1, options.Threads), batch = Math.Max(1, options.Batch);
+        KvCacheType kvCache = KvCache.Resolve(options.KvCache, options.Weights);
         var machine = new MachineReport(MachineProbe.CpuName(), 0, 0);
         if (!options.SkipProbe)
         {
@@ -66,6 +70,7 @@ public static class BarkBenchmark
         var loading = Stopwatch.StartNew();
         BarkCausalModel semantic = BarkCausalModel.CreateRandom(config.SemanticConfig, 1, options.Weights);
         semantic.MaxThreads = threads;
+        semantic.KvCacheType = kvCache;
         excluded += loading.Elapsed;
         {
             log?.Report("semantic…");
@@ -94,7 +99,7 @@ public static class BarkBenchmark
                 for (int b = 0; b < batch; b++) next[b] = LogitsProcessing.ArgMax(logits.AsSpan(b * vocab, vocab));
                 semantic.Forward(next, batch, cache, ws, logits, lastPositionOnly: true, vocabCount: vocab);
             }
-            stages["semantic_decode"] = Memory(steps, clock.Elapsed.TotalSeconds, Enumerable.Range(prefill, steps).Sum(p => DecodeBytes(c, batch, p, vocab, options.Weights)), machine);
+            stages["semantic_decode"] = Memory(steps, clock.Elapsed.TotalSeconds, Enumerable.Range(prefill, steps).Sum(p => DecodeBytes(c, batch, p, vocab, options.Weights, kvCache)), machine);
         }
         semantic = null!;
         GC.Collect();
@@ -103,6 +108,7 @@ public static class BarkBenchmark
         loading.Restart();
         BarkCausalModel coarse = BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, 2, options.Weights);
         coarse.MaxThreads = threads;
+        coarse.KvCacheType = kvCache;
         excluded += loading.Elapsed;
         int[][] coarseTokens;
         {
@@ -119,7 +125,7 @@ public static class BarkBenchmark
             double prefillFlops = stats.Prefills.Sum(p => CausalFlops(c, batch, 0, p, 1024, lastOnly: true));
             stages["coarse_prefill"] = Compute(stats.Prefills.Sum() * batch, stats.PrefillSeconds, prefillFlops,
                 stats.Prefills.Sum(p => LinearFlops(c, batch, p)), machine);
-            double decodeBytes = stats.DecodePositions.Sum(p => DecodeBytes(c, batch, p, 1024, options.Weights));
+            double decodeBytes = stats.DecodePositions.Sum(p => DecodeBytes(c, batch, p, 1024, options.Weights, kvCache));
             stages["coarse_decode"] = Memory(stats.DecodePositions.Count, stats.DecodeSeconds, decodeBytes, machine);
         }
         coarse = null!;
@@ -129,6 +135,7 @@ public static class BarkBenchmark
         loading.Restart();
         BarkFineModel fine = BarkFineModel.CreateRandom(config.FineAcousticsConfig, 3, options.Weights);
         fine.MaxThreads = threads;
+        fine.KvCacheType = kvCache;
         excluded += loading.Elapsed;
         int[][][] fineTokens;
         {
@@ -165,7 +172,7 @@ public static class BarkBenchmark
 
         double totalSeconds = (total.Elapsed - excluded).TotalSeconds;
         double audioSeconds = Frames * config.CodecConfig.HopLength / (double)config.CodecConfig.SamplingRate;
-        return new BenchmarkReport(machine, ShortName(options.Weights), threads, batch, options.Shape, stages, totalSeconds, Math.Round(audioSeconds, 2),
+        return new BenchmarkReport(machine, ShortName(options.Weights), ShortName(kvCache), threads, batch, options.Shape, stages, totalSeconds, Math.Round(audioSeconds, 2),
             totalSeconds / (audioSeconds * batch), Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
     }
 
@@ -215,13 +222,14 @@ public static class BarkBenchmark
     }
 
     /// <summary>Bytes one decode step reads: the weights (once for the batch), the head rows and each sequence's cached keys and values.</summary>
-    internal static double DecodeBytes(BarkSubModelConfig c, int batch, int position, int vocab, Tensors.WeightType type)
+    internal static double DecodeBytes(BarkSubModelConfig c, int batch, int position, int vocab, Tensors.WeightType type, KvCacheType kvCache)
     {
         double h = c.HiddenSize;
         double bytesPerWeight = type switch { Tensors.WeightType.Int8 => 1, Tensors.WeightType.BFloat16 or Tensors.WeightType.Float16 => 2, _ => 4 };
         double blocks = 12 * h * h * c.NumLayers * bytesPerWeight;
         double head = 4.0 * vocab * h;
-        double cache = 4.0 * batch * 2.0 * c.NumLayers * (position + 1) * h;
+        double bytesPerCached = kvCache == KvCacheType.Float32 ? 4 : 2;
+        double cache = bytesPerCached * batch * 2.0 * c.NumLayers * (position + 1) * h;
         return blocks + head + cache;
     }
 
@@ -232,6 +240,23 @@ public static class BarkBenchmark
         Tensors.WeightType.Float16 => "f16",
         Tensors.WeightType.Int8 => "int8",
         _ => "f32",
+    };
+
+    /// <summary>The short name of a KV cache type used in reports (<c>f32</c>, <c>bf16</c>; <c>auto</c> unresolved).</summary>
+    public static string ShortName(KvCacheType type) => type switch
+    {
+        KvCacheType.Float32 => "f32",
+        KvCacheType.BFloat16 => "bf16",
+        _ => "auto",
+    };
+
+    /// <summary>Parses <c>auto</c>, <c>f32</c> or <c>bf16</c>.</summary>
+    public static KvCacheType ParseKvCacheType(string name) => name.ToLowerInvariant() switch
+    {
+        "auto" => KvCacheType.Auto,
+        "f32" or "float32" or "fp32" => KvCacheType.Float32,
+        "bf16" or "bfloat16" => KvCacheType.BFloat16,
+        _ => throw new BarkInputException($"unknown KV cache type '{name}': use auto, f32 or bf16."),
     };
 
     /// <summary>Parses <c>f32</c>, <c>bf16</c>, <c>f16</c> or <c>int8</c>.</summary>
@@ -271,6 +296,7 @@ public static class BarkBenchmark
 public sealed record BenchmarkReport(
     [property: JsonPropertyName("machine")] MachineReport Machine,
     [property: JsonPropertyName("weights")] string Weights,
+    [property: JsonPropertyName("kv_cache")] string KvCache,
     [property: JsonPropertyName("threads")] int Threads,
     [property: JsonPropertyName("batch")] int Batch,
     [property: JsonPropertyName("shape")] string Shape,

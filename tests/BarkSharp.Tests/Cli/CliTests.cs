@@ -302,12 +302,15 @@ public sealed class CliTests : IDisposable
         (code, _, err) = await Run(["bench", "--weights", "q4"]);
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("q4", err);
+        (code, _, err) = await Run(["bench", "--kv-cache", "f8"]);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("f8", err);
     }
 
     [Fact]
     public async Task Say_with_reduced_weights_and_low_memory_writes_audio_of_the_same_length()
     {
-        var (code, _, err) = await Run(Say(Out("int8.wav"), "Hello, my dog is cute", "--greedy", "--weights", "int8", "--low-memory"));
+        var (code, _, err) = await Run(Say(Out("int8.wav"), "Hello, my dog is cute", "--greedy", "--weights", "int8", "--kv-cache", "bf16", "--low-memory"));
         Assert.True(code == ExitCodes.Success, err);
         var (code2, _, err2) = await Run(Say(Out("f32.wav"), "Hello, my dog is cute", "--greedy"));
         Assert.True(code2 == ExitCodes.Success, err2);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using BarkSharp.Configuration;
 using BarkSharp.Diagnostics;
+using BarkSharp.Generation;
 using BarkSharp.Tensors;
 
 namespace BarkSharp.Tests.Diagnostics;
@@ -25,6 +26,7 @@ public class BenchmarkTests
         using JsonDocument doc = JsonDocument.Parse(report.ToJson());
         JsonElement root = doc.RootElement;
         Assert.Equal(BarkBenchmark.ShortName(weights), root.GetProperty("weights").GetString());
+        Assert.Equal(weights == WeightType.Float32 ? "f32" : "bf16", root.GetProperty("kv_cache").GetString());      // auto follows the weights
         Assert.Equal(5.13, root.GetProperty("audio_seconds").GetDouble());
         JsonElement stages = root.GetProperty("stages");
         Assert.Equal(["semantic_prefill", "semantic_decode", "coarse_prefill", "coarse_decode", "fine", "codec"], stages.EnumerateObject().Select(p => p.Name).ToArray());
@@ -38,7 +40,9 @@ public class BenchmarkTests
         Assert.Equal(385, stages.GetProperty("codec").GetProperty("tokens").GetInt32());
         Assert.True(root.GetProperty("rtf").GetDouble() > 0);
         Assert.True(root.GetProperty("peak_rss_mb").GetDouble() > 0);
-        Assert.Contains("real-time factor", BarkSharp.Cli.Commands.BenchCommand.FormatTable(report));
+        string table = BarkSharp.Cli.Commands.BenchCommand.FormatTable(report);
+        Assert.Contains("real-time factor", table);
+        Assert.Contains($"{BarkBenchmark.ShortName(weights)} weights, {root.GetProperty("kv_cache").GetString()} KV cache", table);
     }
 
     [Fact]
@@ -49,7 +53,7 @@ public class BenchmarkTests
             ["fine"] = new(2.0, 10, 200, 50, null, 0.5),
             ["semantic_decode"] = new(1.0, 10, 100, null, 40, 1.2),      // a noisy probe can exceed 1: capped
         };
-        var report = new BenchmarkReport(new MachineReport("cpu", 100, 30), "f32", 1, 1, "bark-small", stages, 3.5, 5.13, 0.68, 100);
+        var report = new BenchmarkReport(new MachineReport("cpu", 100, 30), "f32", "f32", 1, 1, "bark-small", stages, 3.5, 5.13, 0.68, 100);
         Assert.Equal(2.0 * 0.5 + 1.0, report.LimitSeconds);
         Assert.Contains("1.75×", BarkSharp.Cli.Commands.BenchCommand.FormatTable(report));
         var unprobed = report with { Stages = new Dictionary<string, StageReport> { ["fine"] = new(2.0, 10, 200, 50, null, null) } };
@@ -57,8 +61,11 @@ public class BenchmarkTests
     }
 
     [Fact]
-    public void Weight_type_names_parse_and_unknown_ones_fail_clearly()
+    public void Weight_and_cache_type_names_parse_and_unknown_ones_fail_clearly()
     {
+        Assert.Equal(KvCacheType.BFloat16, BarkBenchmark.ParseKvCacheType("BF16"));
+        Assert.Equal(KvCacheType.Auto, BarkBenchmark.ParseKvCacheType("auto"));
+        Assert.Contains("f8", Assert.Throws<BarkInputException>(() => BarkBenchmark.ParseKvCacheType("f8")).Message);
         Assert.Equal(WeightType.BFloat16, BarkBenchmark.ParseWeightType("bf16"));
         Assert.Equal(WeightType.Int8, BarkBenchmark.ParseWeightType("INT8"));
         var e = Assert.Throws<BarkInputException>(() => BarkBenchmark.ParseWeightType("q4"));
