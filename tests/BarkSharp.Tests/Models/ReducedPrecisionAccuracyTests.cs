@@ -7,19 +7,22 @@ using Xunit.Abstractions;
 namespace BarkSharp.Tests.Models;
 
 /// <summary>
-/// bf16 / f16 / int8 block weights against float32 on the reference fixtures: the largest logit error of the forward
-/// cases and how many greedy end-to-end tokens still agree (printed; the README's accuracy table comes from here).
+/// bf16 / f16 / int8 block weights (with the bfloat16 KV cache <see cref="KvCacheType.Auto"/> gives them), and float32
+/// weights with a bfloat16 cache, against Transformers on the reference fixtures: the largest logit error of the
+/// forward case and how many greedy end-to-end tokens still agree (printed; the README's accuracy table comes from here).
 /// </summary>
 public class ReducedPrecisionAccuracyTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData(WeightType.BFloat16)]
-    [InlineData(WeightType.Float16)]
-    [InlineData(WeightType.Int8)]
-    public void Reduced_weights_stay_close_to_float32(WeightType type)
+    [InlineData(WeightType.BFloat16, KvCacheType.Auto)]
+    [InlineData(WeightType.Float16, KvCacheType.Auto)]
+    [InlineData(WeightType.Int8, KvCacheType.Auto)]
+    [InlineData(WeightType.Float32, KvCacheType.BFloat16)]
+    public void Reduced_precision_stays_close_to_transformers(WeightType type, KvCacheType kvCache)
     {
-        using BarkModel model = BarkModel.FromPretrained(Fixtures.TinyBark, new BarkModelOptions { WeightType = type });
+        using BarkModel model = BarkModel.FromPretrained(Fixtures.TinyBark, new BarkModelOptions { WeightType = type, KvCacheType = kvCache });
         Assert.Equal(type, model.Semantic.WeightType);
+        Assert.Equal(KvCacheType.BFloat16, model.Semantic.KvCacheType);
 
         ReferenceCase c = Fixtures.Case("forward/semantic_kv");
         int[] ids = TinyBark.Ints(c.Input("input_ids"));
@@ -44,7 +47,7 @@ public class ReducedPrecisionAccuracyTests(ITestOutputHelper output)
             total += reference.Length;
             agree += reference.Zip(result.SemanticTokens[0]).TakeWhile(p => p.First == p.Second).Count();
         }
-        output.WriteLine($"{type}: semantic logits max abs err {maxErr:g3} (max |logit| {maxRef:g3}); greedy semantic tokens agreeing before the first difference: {agree}/{total}");
+        output.WriteLine($"{type} weights, {model.Semantic.KvCacheType} KV cache: semantic logits max abs err {maxErr:g3} (max |logit| {maxRef:g3}); greedy semantic tokens agreeing before the first difference: {agree}/{total}");
         double bound = type == WeightType.Int8 ? 0.05 : 0.02;
         Assert.True(maxErr <= bound * maxRef, $"{type}: logit error {maxErr} exceeds {bound:P0} of {maxRef}");
     }
