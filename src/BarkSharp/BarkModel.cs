@@ -166,16 +166,10 @@ public sealed class BarkModel : IDisposable
             m.KvCacheType = options.KvCacheType;
             return m;
         }
-        BarkFineModel Fine(WeightReader r)
-        {
-            BarkFineModel m = BarkFineModel.Load(r, config.FineAcousticsConfig, checkUnused: false, type);
-            m.KvCacheType = options.KvCacheType;
-            return m;
-        }
         var model = new BarkModel(config, generation,
             () => Stage("semantic", r => Causal(r, config.SemanticConfig)),
             () => Stage("coarse_acoustics", r => Causal(r, config.CoarseAcousticsConfig)),
-            () => Stage("fine_acoustics", Fine),
+            () => Stage("fine_acoustics", r => BarkFineModel.Load(r, config.FineAcousticsConfig, checkUnused: false, type)),
             () => Stage("codec_model", r => EncodecDecoder.Load(r, config.CodecConfig)),
             Path.GetFullPath(modelFolder), options.LowMemory, logger);
         if (options.MaxThreads is { } threads) model.MaxThreads = threads;

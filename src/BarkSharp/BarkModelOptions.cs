@@ -14,9 +14,10 @@ public sealed record BarkModelOptions
     public WeightType WeightType { get; init; } = WeightType.Auto;
 
     /// <summary>
-    /// How the semantic and coarse models' KV caches (and the fine model's per-layer keys and values) are stored.
-    /// Default <see cref="KvCacheType.Auto"/>: float32 with float32 weights (results identical to Transformers'),
-    /// bfloat16 with reduced weights, where a decode step's cache reads are a large share of the bytes it streams.
+    /// How the semantic and coarse models' KV caches are stored. Default <see cref="KvCacheType.Auto"/>: float32 with
+    /// float32 weights (results identical to Transformers'), bfloat16 with reduced weights, where a decode step's cache
+    /// reads are a large share of the bytes it streams. The fine model, which attends over each call's frames at
+    /// once (compute-bound, no cache between calls), keeps its keys and values in float32.
     /// </summary>
     public KvCacheType KvCacheType { get; init; } = KvCacheType.Auto;
 

@@ -135,7 +135,6 @@ public static class BarkBenchmark
         loading.Restart();
         BarkFineModel fine = BarkFineModel.CreateRandom(config.FineAcousticsConfig, 3, options.Weights);
         fine.MaxThreads = threads;
-        fine.KvCacheType = kvCache;
         excluded += loading.Elapsed;
         int[][][] fineTokens;
         {

@@ -39,10 +39,10 @@ public sealed class ModelWorkspace
     private KvCache? _scratchCache;
 
     /// <summary>A one-layer cache of exactly <paramref name="capacity"/> positions for non-causal forwards, reused across calls.</summary>
-    internal KvCache LayerScratchCache(int batch, int heads, int headDim, int capacity, KvCacheType type)
+    internal KvCache LayerScratchCache(int batch, int heads, int headDim, int capacity)
     {
-        if (_scratchCache is null || _scratchCache.Batch != batch || _scratchCache.Capacity != capacity || _scratchCache.Type != type)
-            _scratchCache = new KvCache(batch, 1, heads, headDim, capacity, type);
+        if (_scratchCache is null || _scratchCache.Batch != batch || _scratchCache.Capacity != capacity)
+            _scratchCache = new KvCache(batch, 1, heads, headDim, capacity);
         return _scratchCache;
     }
 

@@ -23,7 +23,6 @@ public sealed class BarkFineModel : IThreadedModel
     private readonly BarkBlock[] _layers;
     private readonly LayerNormWeights _layernormFinal;
     private readonly WeightMatrix[] _lmHeads;   // lm_heads.{i}.weight [output_vocab, H], i < n_codes_total − n_codes_given
-    private KvCacheType _kvCacheType;
 
     private BarkFineModel(FineAcousticsConfig config, float[][] inputEmbeds, float[] positionEmbeds, BarkBlock[] layers,
         LayerNormWeights layernormFinal, WeightMatrix[] lmHeads)
@@ -34,7 +33,6 @@ public sealed class BarkFineModel : IThreadedModel
         _layers = layers;
         _layernormFinal = layernormFinal;
         _lmHeads = lmHeads;
-        _kvCacheType = KvCache.Resolve(KvCacheType.Auto, WeightType);
     }
 
     /// <summary>The sub-model's configuration.</summary>
@@ -42,19 +40,6 @@ public sealed class BarkFineModel : IThreadedModel
 
     /// <summary>Threads the kernels may use. Defaults to the processor count.</summary>
     public int MaxThreads { get; set; } = Environment.ProcessorCount;
-
-    /// <summary>Storage type of the blocks' linear weights.</summary>
-    public WeightType WeightType => _layers.Length == 0 ? WeightType.Float32 : _layers[0].AttProj.Type;
-
-    /// <summary>
-    /// How each layer's keys and values are held while it attends. Setting <see cref="KvCacheType.Auto"/> (the initial
-    /// value) picks float32 for float32 weights and bfloat16 otherwise; reading gives the resolved type.
-    /// </summary>
-    public KvCacheType KvCacheType
-    {
-        get => _kvCacheType;
-        set => _kvCacheType = KvCache.Resolve(value, WeightType);
-    }
 
     /// <summary>Loads the model from checkpoint keys under <paramref name="weights"/>' prefix (e.g. <c>fine_acoustics.</c>).</summary>
     /// <exception cref="BarkWeightException">A tensor is missing, unexpected or has the wrong shape.</exception>
@@ -153,7 +138,7 @@ public sealed class BarkFineModel : IThreadedModel
         }
 
         // Non-causal: each layer attends over this call's frames only, so one layer's worth of keys/values is reused.
-        KvCache cache = workspace.LayerScratchCache(batch, Config.NumHeads, Config.HeadDim, seqLen, KvCacheType);
+        KvCache cache = workspace.LayerScratchCache(batch, Config.NumHeads, Config.HeadDim, seqLen);
         for (int i = 0; i < _layers.Length; i++)
             _layers[i].Forward(x, batch, seqLen, cache, 0, 0, default, workspace, MaxThreads);
 
