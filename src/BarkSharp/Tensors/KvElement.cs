@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace BarkSharp.Tensors;
 
@@ -40,20 +39,7 @@ internal readonly unsafe struct KvFloat32 : IKvElement<float>
 internal readonly unsafe struct KvBFloat16 : IKvElement<ushort>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(ushort* source)
-    {
-        Vector512<uint> bits;
-        if (Avx512F.IsSupported)
-        {
-            bits = Avx512F.ConvertToVector512UInt32(Vector256.Load(source));         // vpmovzxwd
-        }
-        else
-        {
-            Vector256<ushort> v = Vector256.Load(source);
-            bits = Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v));
-        }
-        return Vector512.ShiftLeft(bits, 16).AsSingle();
-    }
+    public static Vector512<float> Load(ushort* source) => WeightMatrix.WidenBFloat16(source);
 
     public static float ToSingle(ushort value) => BitConverter.UInt32BitsToSingle((uint)value << 16);
 

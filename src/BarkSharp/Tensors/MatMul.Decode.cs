@@ -33,14 +33,7 @@ public static partial class MatMul
         public static unsafe (Vector512<float>, Vector512<float>) Load(void* panel, long element)
         {
             ushort* p = (ushort*)panel + element;
-            if (Avx512F.IsSupported)
-            {
-                // vpmovzxwd straight from memory, then move the 16 bits into the float's high half.
-                Vector512<int> lo = Avx512F.ConvertToVector512Int32(Vector256.Load(p)), hi = Avx512F.ConvertToVector512Int32(Vector256.Load(p + 16));
-                return (Vector512.ShiftLeft(lo, 16).AsSingle(), Vector512.ShiftLeft(hi, 16).AsSingle());
-            }
-            Vector512<ushort> v = Vector512.Load(p);
-            return (Vector512.ShiftLeft(Vector512.WidenLower(v), 16).AsSingle(), Vector512.ShiftLeft(Vector512.WidenUpper(v), 16).AsSingle());
+            return (WeightMatrix.WidenBFloat16(p), WeightMatrix.WidenBFloat16(p + 16));
         }
     }
 

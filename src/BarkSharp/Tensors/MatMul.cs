@@ -10,7 +10,8 @@ namespace BarkSharp.Tensors;
 /// 12 rows × 32 outputs held in registers, the input dimension blocked so a panel slice stays in L1).
 /// <para>
 /// Every output is a single fused-multiply-add chain over the input index in increasing order, continued across
-/// input blocks, so the result is the same for any thread count, tile shape or row count.
+/// input blocks, so the result is the same for any thread count, tile shape or row count. Int8 weights take their own
+/// path (<c>MatMul.Int8.cs</c>): exact integer sums over byte-quantized activations, equally independent of both.
 /// </para>
 /// </summary>
 public static partial class MatMul

@@ -1,5 +1,7 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace BarkSharp.Tensors;
 
@@ -144,12 +146,8 @@ public sealed class WeightMatrix
                     break;
                 case WeightType.BFloat16:
                     fixed (ushort* src = &PackedU16![offset])
-                        for (int i = 0; i < count; i += 32)
-                        {
-                            Vector512<ushort> v = Vector512.Load(src + i);
-                            Vector512.ShiftLeft(Vector512.WidenLower(v), 16).AsSingle().Store(dst + i);
-                            Vector512.ShiftLeft(Vector512.WidenUpper(v), 16).AsSingle().Store(dst + i + 16);
-                        }
+                        for (int i = 0; i < count; i += 16)
+                            WidenBFloat16(src + i).Store(dst + i);
                     break;
                 case WeightType.Float16:
                     System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(PackedU16.AsSpan(offset, count)), destination);
@@ -220,6 +218,23 @@ public sealed class WeightMatrix
     private readonly struct ToFloat16Bits : IElementConversion<ushort>
     {
         public static ushort Convert(float value) => BitConverter.HalfToUInt16Bits((Half)value);
+    }
+
+    /// <summary>Widens 16 consecutive bfloat16 values to float32 (zero-extend, then shift into the high half).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe Vector512<float> WidenBFloat16(ushort* source)
+    {
+        Vector512<uint> bits;
+        if (Avx512F.IsSupported)
+        {
+            bits = Avx512F.ConvertToVector512UInt32(Vector256.Load(source));         // vpmovzxwd
+        }
+        else
+        {
+            Vector256<ushort> v = Vector256.Load(source);
+            bits = Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v));
+        }
+        return Vector512.ShiftLeft(bits, 16).AsSingle();
     }
 
     /// <summary>float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).</summary>
