@@ -134,10 +134,11 @@ public sealed class VoicePreset
     }
 
     /// <summary>
-    /// Writes the preset as a suno-compatible <c>.npz</c> (see <see cref="ToArrays"/>), atomically: a temporary file is
-    /// written and then moved over <paramref name="path"/>. The path is used as given (Transformers and suno add
+    /// Writes the preset as a suno-compatible <c>.npz</c> (see <see cref="ToArrays"/>) through <see cref="OutputFile"/>:
+    /// atomically, keeping a replaced file's permission bits. The path is used as given (Transformers and suno add
     /// <c>.npz</c> when loading a name without it).
     /// </summary>
+    /// <exception cref="BarkOutputException">The path cannot be written.</exception>
     public void SaveNpz(string path) => NpzFile.Save(path, ToArrays());
 
     private static VoicePreset Validated(long[] semantic, long[][] coarse, long[][] fine, string? source)

@@ -14,8 +14,9 @@ internal static class InfoCommand
     {
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
         var model = new ModelSelection();
-        var command = new Command("info", "Summarize a model: configuration, files, weight dtype and parameters per sub-model.") { json };
-        model.AddTo(command);
+        var command = new Command("info", "Summarize a model: configuration, files, weight dtype and parameters per sub-model.\n" +
+                                          "Example: bark info tests/fixtures/tiny-bark (or --model FOLDER|REPO)") { json };
+        model.AddTo(command, positional: true);
 
         command.SetAction(async (result, cancellationToken) =>
         {
