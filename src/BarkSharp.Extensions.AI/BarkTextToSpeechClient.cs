@@ -31,6 +31,10 @@ namespace BarkSharp.Extensions.AI;
 /// <item>Seed, greedy decoding, temperatures, top-k/top-p, min_eos_p, the semantic token limit, the voice mode, the gap
 /// between segments and a <see cref="VoicePreset"/> object: <see cref="TextToSpeechOptions.AdditionalProperties"/> with
 /// the keys of <see cref="BarkSpeechProperties"/>.</item>
+/// <item><see cref="TextToSpeechOptions.RawRepresentationFactory"/> may return a <see cref="SpeechOptions"/>: it replaces
+/// <see cref="BarkTextToSpeechClientOptions.Speech"/> for that request (segmentation, gaps, fades, batching, sampling);
+/// the options above still apply on top of it, and its <see cref="SpeechOptions.Voice"/> is used when the request names no
+/// voice or language and the client has no <see cref="BarkTextToSpeechClientOptions.DefaultVoice"/>.</item>
 /// </list>
 /// <para>Usage: <see cref="UsageDetails.InputTokenCount"/> counts the text's tokens (summed over its segments),
 /// <see cref="UsageDetails.OutputTokenCount"/> (and <see cref="UsageDetails.OutputAudioTokenCount"/>) the semantic
@@ -255,10 +259,17 @@ public sealed class BarkTextToSpeechClient : ITextToSpeechClient
         if (!float.IsFinite(volume) || volume < 0)
             throw new ArgumentException($"the volume must be a gain of 0 or more (1 leaves the audio unchanged), not {volume}.", nameof(options));
 
-        SpeechOptions defaults = Options.Speech;
+        // Provider-specific options, the Microsoft.Extensions.AI way: a SpeechOptions from RawRepresentationFactory replaces the client's defaults.
+        SpeechOptions defaults = options?.RawRepresentationFactory?.Invoke(this) switch
+        {
+            null => Options.Speech,
+            SpeechOptions raw => raw,
+            object other => throw new ArgumentException(
+                $"TextToSpeechOptions.RawRepresentationFactory must return a BarkSharp.Speech.SpeechOptions (or null), not {other.GetType().Name}.", nameof(options)),
+        };
         SpeechOptions speech = defaults with
         {
-            Voice = ResolveVoice(options),
+            Voice = ResolveVoice(options) ?? defaults.Voice,
             VoiceMode = BarkSpeechProperties.Mode(p) ?? defaults.VoiceMode,
             GapSeconds = BarkSpeechProperties.Double(p, BarkSpeechProperties.GapSeconds) ?? defaults.GapSeconds,
             Generation = GenerationOf(p, defaults.Generation),

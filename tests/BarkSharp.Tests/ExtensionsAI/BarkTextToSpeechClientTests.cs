@@ -95,6 +95,7 @@ public class BarkTextToSpeechClientTests(BarkTextToSpeechClientTests.TinyModel t
             Assert.Equal("audio/wav", Assert.IsType<DataContent>(Assert.Single(updates[i].Contents)).MediaType);
         }
         Assert.Single(updates.Select(u => u.ResponseId).Distinct());
+        Assert.Equal(segments.Sum(s => s.TokenCount), updates.ToTextToSpeechResponse().Usage?.InputTokenCount);
         TextToSpeechResponseUpdate closing = updates[^1];
         Assert.Equal(TextToSpeechResponseUpdateKind.SessionClose, closing.Kind);
         UsageDetails usage = Assert.IsType<UsageContent>(Assert.Single(closing.Contents)).Details;
@@ -183,6 +184,14 @@ public class BarkTextToSpeechClientTests(BarkTextToSpeechClientTests.TinyModel t
         quieter.Volume = 0.5f;
         Assert.Equal(full.Samples.Select(s => s * 0.5f), Wav.Parse(Bytes(await client.GetAudioAsync(Text, quieter))).Samples);
 
+        // A SpeechOptions from RawRepresentationFactory replaces the client's defaults: here, short segments.
+        var raw = Options(3, "v2/de_speaker_0");
+        TextToSpeechResponse oneSegment = await client.GetAudioAsync(Story, raw);
+        raw.RawRepresentationFactory = _ => Segmented;
+        TextToSpeechResponse segmented = await client.GetAudioAsync(Story, raw);
+        Assert.Single(Assert.IsType<SpeechResult>(oneSegment.RawRepresentation).Segments);
+        Assert.True(Assert.IsType<SpeechResult>(segmented.RawRepresentation).Segments.Count >= 3);
+
         // Greedy ignores the seed; the semantic token limit reaches the model.
         var greedy = Options(1, "v2/de_speaker_0");
         greedy.AdditionalProperties![BarkSpeechProperties.Greedy] = true;
@@ -223,6 +232,8 @@ public class BarkTextToSpeechClientTests(BarkTextToSpeechClientTests.TinyModel t
             var e = Assert.Throws<ArgumentException>(() => client.GetStreamingAudioAsync("Hi.", options));
             Assert.Contains($"'{key}'", e.Message);
         }
+        var rawOfAnotherProvider = new TextToSpeechOptions { RawRepresentationFactory = _ => "not speech options" };
+        Assert.Contains("SpeechOptions", Assert.Throws<ArgumentException>(() => client.GetStreamingAudioAsync("Hi.", rawOfAnotherProvider)).Message);
         var both = new TextToSpeechOptions { AdditionalProperties = new() { [BarkSpeechProperties.Greedy] = true, [BarkSpeechProperties.TextTemperature] = 0.7 } };
         Assert.Throws<ArgumentException>(() => client.GetStreamingAudioAsync("Hi.", both));
     }

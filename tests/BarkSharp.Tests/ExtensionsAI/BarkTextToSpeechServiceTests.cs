@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using BarkSharp.Extensions.AI;
 using BarkSharp.Tests.Infrastructure;
 using Microsoft.Extensions.AI;
@@ -40,18 +41,27 @@ public class BarkTextToSpeechServiceTests
     }
 
     [Fact]
-    public async Task A_container_gives_one_logged_client_over_one_model()
+    public async Task A_container_gives_one_logged_and_traced_client_over_one_model()
     {
         var recorder = new RecordingLoggerProvider();
+        var activities = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name.Contains("Microsoft.Extensions.AI", StringComparison.Ordinal),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activities.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
         var services = new ServiceCollection();
         services.AddLogging(b => b.AddProvider(recorder).SetMinimumLevel(LogLevel.Trace));
-        services.AddBarkTextToSpeech(o => Configure(o, warmUp: false)).UseLogging();
+        services.AddBarkTextToSpeech(o => Configure(o, warmUp: false)).UseLogging().UseOpenTelemetry();
 
         await using (ServiceProvider provider = services.BuildServiceProvider())
         {
             ITextToSpeechClient client = provider.GetRequiredService<ITextToSpeechClient>();
             Assert.Same(client, provider.GetRequiredService<ITextToSpeechClient>());
-            Assert.IsType<LoggingTextToSpeechClient>(client);
+            Assert.NotNull(client.GetService<LoggingTextToSpeechClient>());
+            Assert.NotNull(client.GetService<OpenTelemetryTextToSpeechClient>());
             BarkModel model = client.GetService<BarkModel>()!;
             Assert.NotNull(model);
             Assert.Single(recorder.Records, r => r.Message.StartsWith("Loaded Bark from", StringComparison.Ordinal));
@@ -60,6 +70,8 @@ public class BarkTextToSpeechServiceTests
                 new TextToSpeechOptions { AdditionalProperties = new() { [BarkSpeechProperties.Seed] = 9 } });
             Assert.Equal("audio/wav", Assert.IsType<DataContent>(Assert.Single(response.Contents)).MediaType);
             Assert.Contains(recorder.Records, r => r.Category == typeof(LoggingTextToSpeechClient).FullName && r.Message.Contains("GetAudioAsync", StringComparison.Ordinal));
+            // OpenTelemetry's span names the provider from the client's metadata.
+            Assert.Contains(activities, a => a.Tags.Any(t => t.Value == BarkTextToSpeechClient.ProviderName));
 
             // The registered client speaks exactly what a client made by hand over the same model does (default voice included).
             using ITextToSpeechClient direct = model.AsITextToSpeechClient(client.GetService<BarkProcessor>()!,
