@@ -1,6 +1,6 @@
 using BarkSharp.Extensions.AI;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -21,20 +21,43 @@ public static class BarkTextToSpeechServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the model, its options, the client's defaults and the warm-up.</param>
     /// <returns>The builder of the registered client's pipeline.</returns>
-    /// <remarks>The client uses the container's <see cref="ILoggerFactory"/> (when registered) for the model's load messages.
-    /// One registration per container: a second call replaces the first one's client.</remarks>
+    /// <remarks>The model logs its loading through the container's <see cref="ILoggerFactory"/> when one is registered.
+    /// Each call registers its own model; the client of the last unkeyed call is the one resolved.</remarks>
     public static TextToSpeechClientBuilder AddBarkTextToSpeech(this IServiceCollection services, Action<BarkTextToSpeechServiceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        Func<IServiceProvider, ITextToSpeechClient> client = Register(services, configure);
+        return services.AddTextToSpeechClient(client);
+    }
+
+    /// <summary>
+    /// Registers a keyed singleton <see cref="ITextToSpeechClient"/> speaking with Bark, e.g. next to a cloud client
+    /// (<c>[FromKeyedServices("local")] ITextToSpeechClient tts</c>); otherwise like <see cref="AddBarkTextToSpeech"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="serviceKey">The key the client is resolved with.</param>
+    /// <param name="configure">Sets the model, its options, the client's defaults and the warm-up.</param>
+    /// <returns>The builder of the registered client's pipeline.</returns>
+    public static TextToSpeechClientBuilder AddKeyedBarkTextToSpeech(this IServiceCollection services, object? serviceKey,
+        Action<BarkTextToSpeechServiceOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        Func<IServiceProvider, ITextToSpeechClient> client = Register(services, configure);
+        return services.AddKeyedTextToSpeechClient(serviceKey, client);
+    }
+
+    /// <summary>Registers one model (under a key of its own) and its warm-up; returns the factory of the client over it.</summary>
+    private static Func<IServiceProvider, ITextToSpeechClient> Register(IServiceCollection services, Action<BarkTextToSpeechServiceOptions>? configure)
+    {
         var options = new BarkTextToSpeechServiceOptions();
         configure?.Invoke(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Model, nameof(BarkTextToSpeechServiceOptions.Model));
         ArgumentNullException.ThrowIfNull(options.ModelOptions, nameof(BarkTextToSpeechServiceOptions.ModelOptions));
         ArgumentNullException.ThrowIfNull(options.Client, nameof(BarkTextToSpeechServiceOptions.Client));
 
-        services.RemoveAll<BarkSpeechServices>();
-        services.AddSingleton(sp => new BarkSpeechServices(options, sp.GetService<ILoggerFactory>()));
-        services.AddHostedService<BarkWarmUpService>();
-        return services.AddTextToSpeechClient(sp => new BarkTextToSpeechClient(sp.GetRequiredService<BarkSpeechServices>().Generator, options.Client));
+        object key = new();
+        services.AddKeyedSingleton(key, (sp, _) => new BarkSpeechServices(options, sp.GetService<ILoggerFactory>()));
+        services.AddSingleton<IHostedService>(sp => new BarkWarmUpService(sp.GetRequiredKeyedService<BarkSpeechServices>(key), sp.GetService<ILogger<BarkWarmUpService>>()));
+        return sp => new BarkTextToSpeechClient(sp.GetRequiredKeyedService<BarkSpeechServices>(key).Generator, options.Client);
     }
 }

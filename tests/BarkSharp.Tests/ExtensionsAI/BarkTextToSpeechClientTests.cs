@@ -132,6 +132,23 @@ public class BarkTextToSpeechClientTests(BarkTextToSpeechClientTests.TinyModel t
     }
 
     [Fact]
+    public async Task Cancelling_a_stream_stops_generation()
+    {
+        using BarkTextToSpeechClient client = Client(new BarkTextToSpeechClientOptions { Speech = Segmented });
+        using var cancel = new CancellationTokenSource();
+        int updates = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (TextToSpeechResponseUpdate update in client.GetStreamingAudioAsync(Story, Options(5), cancel.Token))
+            {
+                updates++;
+                await cancel.CancelAsync();
+            }
+        });
+        Assert.Equal(1, updates);
+    }
+
+    [Fact]
     public async Task Options_map_voice_language_seed_format_and_volume()
     {
         var custom = tiny.Processor.LoadVoicePreset("v2/de_speaker_0");

@@ -84,6 +84,19 @@ public class BarkTextToSpeechServiceTests
     }
 
     [Fact]
+    public void A_keyed_registration_sits_next_to_other_clients()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddKeyedBarkTextToSpeech("local", o => Configure(o, warmUp: false)).UseLogging();
+        using ServiceProvider provider = services.BuildServiceProvider();
+        Assert.Null(provider.GetService<ITextToSpeechClient>());
+        ITextToSpeechClient local = provider.GetRequiredKeyedService<ITextToSpeechClient>("local");
+        Assert.Equal("v2/en_speaker_6", local.GetService<BarkTextToSpeechClientOptions>()!.DefaultVoice);
+        Assert.NotNull(local.GetService<BarkModel>());
+    }
+
+    [Fact]
     public async Task A_host_loads_and_warms_the_model_before_it_is_ready()
     {
         var recorder = new RecordingLoggerProvider();
