@@ -167,7 +167,8 @@ public sealed class OutputFile : IDisposable
 
     // ---------------------------------------------------------------- what the path names
 
-    private enum FileKind { Missing, Regular, Directory, Fifo, CharacterDevice, BlockDevice, Socket, Other }
+    /// <summary>What a path names (symbolic links followed).</summary>
+    internal enum FileKind { Missing, Regular, Directory, Fifo, CharacterDevice, BlockDevice, Socket, Other }
 
     /// <summary>The file that will be written (links followed) and what it is; refuses what cannot be written.</summary>
     private static (string Target, FileKind Kind) Resolve(string path)
@@ -216,7 +217,8 @@ public sealed class OutputFile : IDisposable
         return (target, kind);
     }
 
-    private static FileKind KindOf(string path)
+    /// <summary>What <paramref name="path"/> names, following symbolic links (Linux: from statx; elsewhere regular files, folders and /dev).</summary>
+    internal static FileKind KindOf(string path)
     {
         if (OperatingSystem.IsLinux() && StatMode(path) is { } mode)
         {
