@@ -125,6 +125,8 @@ public sealed class BadInputTests : IDisposable
     [InlineData(ExitCodes.Usage, "semantic_prompt is empty", "", "decode", "{dir}/empty-voice.npz", "--model", "{tiny}", "-o", "{dir}/x.wav")]
     [InlineData(ExitCodes.Usage, "coarse_prompt is empty|frame", "", "decode", "{dir}/no-frames-voice.npz", "--model", "{tiny}", "-o", "{dir}/x.wav")]
     [InlineData(ExitCodes.Usage, "unknown voice preset 'nobody'", "", "decode", "nobody", "--model", "{tiny}", "-o", "{dir}/x.wav")]
+    [InlineData(ExitCodes.Usage, "is a folder|preset name", "", "say", "hi", "--model", "{tiny}", "--voice", "{dir}/models", "-o", "{dir}/x.wav")]
+    [InlineData(ExitCodes.Usage, "notes.txt|not a readable .npz", "", "decode", "{dir}/notes.txt", "--model", "{tiny}", "-o", "{dir}/x.wav")]
     // outputs
     [InlineData(ExitCodes.OutputError, "missing|does not exist", "", "say", "hi", "--model", "{tiny}", "-o", "{dir}/missing/x.wav")]
     [InlineData(ExitCodes.OutputError, "is a folder|out.wav", "", "say", "hi", "--model", "{tiny}", "-o", "{dir}")]
@@ -133,6 +135,9 @@ public sealed class BadInputTests : IDisposable
     [InlineData(ExitCodes.OutputError, "symbolic link|loop", "", "say", "hi", "--model", "{tiny}", "-o", "{dir}/loop.wav")]
     [InlineData(ExitCodes.OutputError, "names the same file", "", "say", "hi", "--model", "{tiny}", "-o", "{dir}/same", "--save-voice", "{dir}/same")]
     [InlineData(ExitCodes.OutputError, "does not exist", "", "say", "hi", "--model", "{tiny}", "-o", "{dir}/x.wav", "--save-voice", "{dir}/missing/v.npz")]
+    [InlineData(ExitCodes.OutputError, "output path is empty", "", "say", "hi", "--model", "{tiny}", "-o", "")]
+    [InlineData(ExitCodes.Usage, "not a revision name", "", "download", "--revision", "")]
+    [InlineData(ExitCodes.ModelUnavailable, "config.json does not exist", "", "info", "{dir}/models")]
     // models
     [InlineData(ExitCodes.ModelUnavailable, "header claims 4224 bytes|truncated", "", "say", "hi", "--model", "{dir}/models/bad-header", "-o", "{dir}/x.wav")]
     [InlineData(ExitCodes.ModelUnavailable, "header claims 4224 bytes", "", "info", "{dir}/models/bad-header")]
