@@ -38,12 +38,7 @@ public sealed partial class HubClient : IDisposable
     public HubClient(HubOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         Options = (options ?? new HubOptions()).WithDefaults();
-        if (!IsHubAddress(Options.Endpoint!))
-            throw new BarkHubException(HubErrorKind.InvalidOptions, "", null,
-                $"the hub address '{Options.Endpoint}' (HF_ENDPOINT) is not an absolute http(s) URL. Set HF_ENDPOINT to one such as {HubOptions.DefaultEndpoint} (a mirror's address), or unset it.");
-        if (!IsRevisionName(Options.Revision!))
-            throw new BarkHubException(HubErrorKind.InvalidOptions, "", null,
-                $"'{Options.Revision}' is not a revision name: a branch, tag or commit (such as main, v1.0 or a 40-character commit sha) has no empty, '.' or '..' parts, no backslash and no control characters.");
+        Options.Validate();
         _cache = new HubCache(Options.CacheDirectory!);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<HubClient>();
         _http = Options.HttpHandler is { } handler
