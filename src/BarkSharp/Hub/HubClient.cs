@@ -32,6 +32,7 @@ public sealed partial class HubClient : IDisposable
     private readonly HubCache _cache;
     private readonly ILogger _logger;
     private readonly Dictionary<string, string> _pinnedCommits = new(StringComparer.Ordinal);
+    private bool _cacheChecked; // set once the cache folder took a probe file (a race only probes twice)
 
     /// <summary>Creates a client; null options (or null properties) take huggingface_hub's environment variables.</summary>
     /// <exception cref="BarkHubException">The hub address is not an absolute http(s) URL, the revision is not a valid name, or <c>HF_HUB_OFFLINE</c> has an unknown value (<see cref="HubErrorKind.InvalidOptions"/>).</exception>
@@ -213,8 +214,6 @@ public sealed partial class HubClient : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
-
-    private bool _cacheChecked;
 
     /// <summary>
     /// Fails before any request when the cache folder cannot take downloads (HF_HUB_CACHE pointing at a file, a
