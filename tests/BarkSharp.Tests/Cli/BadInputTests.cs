@@ -138,6 +138,7 @@ public sealed class BadInputTests : IDisposable
     [InlineData(ExitCodes.OutputError, "names the same file", "", "say", "hi", "--model", "{tiny}", "-o", "{dir}/same", "--save-voice", "{dir}/same")]
     [InlineData(ExitCodes.OutputError, "does not exist", "", "say", "hi", "--model", "{tiny}", "-o", "{dir}/x.wav", "--save-voice", "{dir}/missing/v.npz")]
     [InlineData(ExitCodes.OutputError, "output path is empty", "", "say", "hi", "--model", "{tiny}", "-o", "")]
+    [InlineData(ExitCodes.OutputError, "longer than the 255 bytes", "", "say", "hi", "--model", "{tiny}", "-o", "{dir}/{long}.wav")]
     [InlineData(ExitCodes.Usage, "not a revision name", "", "download", "--revision", "")]
     [InlineData(ExitCodes.ModelUnavailable, "config.json does not exist", "", "info", "{dir}/models")]
     // models
@@ -167,7 +168,8 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(before, Listing());
     }
 
-    private string Expand(string value) => value.Replace("{dir}", _dir, StringComparison.Ordinal).Replace("{tiny}", Fixtures.TinyBark, StringComparison.Ordinal);
+    private string Expand(string value) => value.Replace("{dir}", _dir, StringComparison.Ordinal).Replace("{tiny}", Fixtures.TinyBark, StringComparison.Ordinal)
+        .Replace("{long}", new string('a', 300), StringComparison.Ordinal);
 
     [Fact]
     public async Task SpecialOutputsThatCannotBeWrittenAreRefused()
@@ -293,6 +295,16 @@ public sealed class BadInputTests : IDisposable
     }
 
     // ---------------------------------------------------------------- said out loud, and consistent
+
+    [Fact]
+    public async Task ALongButValidNameIsWritten()
+    {
+        string name = new string('a', 251) + ".wav"; // 255 bytes: the temporary name must not be longer than the file system allows
+        Dictionary<string, string> before = Listing();
+        (int code, _, string err) = await Run(Say(P(name)));
+        Assert.True(code == 0, err);
+        AssertOnlyChanged(before, Listing(), name);
+    }
 
     [Fact]
     public async Task ACappedMaxSemanticTokensIsSaidOutLoud()
