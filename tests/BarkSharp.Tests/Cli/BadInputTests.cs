@@ -357,6 +357,15 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task ArgumentErrorsLoseTheirParameterName()
+    {
+        var error = new StringWriter();
+        int code = await ErrorReport.WriteAsync(error, new ArgumentException("the texts are empty.", "texts"), CancellationToken.None);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Equal("bark: the texts are empty.", error.ToString().Trim());
+    }
+
+    [Fact]
     public async Task OtherParseErrorsNameNoDotNetType()
     {
         Assert.Equal("--greedy takes true or false, not 'maybe'.",
