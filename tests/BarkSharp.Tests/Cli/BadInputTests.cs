@@ -171,10 +171,9 @@ public sealed class BadInputTests : IDisposable
     private string Expand(string value) => value.Replace("{dir}", _dir, StringComparison.Ordinal).Replace("{tiny}", Fixtures.TinyBark, StringComparison.Ordinal)
         .Replace("{long}", new string('a', 300), StringComparison.Ordinal);
 
-    [Fact]
+    [LinuxFact]
     public async Task SpecialOutputsThatCannotBeWrittenAreRefused()
     {
-        if (!OperatingSystem.IsLinux()) return;
         string socketPath = P("a.sock");
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         socket.Bind(new UnixDomainSocketEndPoint(socketPath));
@@ -205,10 +204,9 @@ public sealed class BadInputTests : IDisposable
 
     // ---------------------------------------------------------------- outputs that are written, and how
 
-    [Fact]
+    [LinuxFact]
     public async Task AFifoIsStreamedToAndStaysAFifo()
     {
-        if (!OperatingSystem.IsLinux()) return;
         (int code, _, string err) = await Run(Say(P("regular.wav")));
         Assert.True(code == 0, err);
         byte[] expected = File.ReadAllBytes(P("regular.wav"));
@@ -230,10 +228,10 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(before, Listing()); // still a FIFO, mode 0640, nothing next to it
     }
 
-    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    [LinuxFact]
     public async Task DevNullStaysACharacterDevice()
     {
-        if (!OperatingSystem.IsLinux()) return;
         UnixFileMode mode = File.GetUnixFileMode("/dev/null");
         Dictionary<string, string> before = Listing();
         (int code, string stdout, string err) = await Run(Say("/dev/null", "--save-voice", "/dev/null"));
@@ -244,12 +242,12 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(before, Listing());
     }
 
-    [Theory]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    [LinuxTheory]
     [InlineData("readonly.wav", "444")]
     [InlineData("private.wav", "600")]
     public async Task AReplacedFileKeepsItsPermissionBits(string name, string octal)
     {
-        if (OperatingSystem.IsWindows()) return;
         Dictionary<string, string> before = Listing();
         (int code, _, string err) = await Run(Say(P(name)));
         Assert.True(code == 0, err);

@@ -54,10 +54,9 @@ public sealed class OutputFileTests : IDisposable
         Assert.Contains("does not exist", e.Message);
     }
 
-    [Fact]
+    [LinuxFact]
     public void ACharacterDeviceIsStreamedNotReplaced()
     {
-        if (!OperatingSystem.IsLinux()) return;
         using OutputFile output = OutputFile.Create("/dev/null");
         Assert.True(output.IsStreamed);
         output.Stream.Write(new byte[10_000]);
@@ -65,10 +64,9 @@ public sealed class OutputFileTests : IDisposable
         Assert.Equal(OutputFile.FileKind.CharacterDevice, OutputFile.KindOf("/dev/null"));
     }
 
-    [Fact]
+    [LinuxFact]
     public void AWriteErrorNamesThePathNotTheTemporaryFile()
     {
-        if (!OperatingSystem.IsLinux() || !File.Exists("/dev/full")) return;
         // /dev/full refuses every byte with ENOSPC, like a full disk.
         using OutputFile output = OutputFile.Create("/dev/full");
         var e = Assert.Throws<BarkOutputException>(() => output.Stream.Write(new byte[100]));
