@@ -317,7 +317,42 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<float> v, float* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Broadcast(float v) => Vector128.Create(v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
+    /// <summary>
+    /// <c>a · b + c</c> with one rounding: the FMA instruction where the CPU has one (Arm64; x86 with AVX2), else
+    /// <see cref="FusedMultiplyAddViaDouble"/> (x86 before AVX2, where .NET's own fallback is a software call per lane).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
+        System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported || !Sse41.IsSupported
+            ? Vector128.FusedMultiplyAdd(a, b, c)
+            : FusedMultiplyAddViaDouble(a, b, c);
+
+    /// <summary>
+    /// The correctly rounded <c>a · b + c</c> from double arithmetic: the product of two floats is exact in double; the
+    /// sum is rounded to odd (its exact error from TwoSum decides the last bit), and a double rounded to odd rounds
+    /// to the same float as the exact value (double has more than two bits beyond float's 24), so no double rounding.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> FusedMultiplyAddViaDouble(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
+        Vector128.Narrow(
+            SumRoundedToOdd(Vector128.WidenLower(a) * Vector128.WidenLower(b), Vector128.WidenLower(c)),
+            SumRoundedToOdd(Vector128.WidenUpper(a) * Vector128.WidenUpper(b), Vector128.WidenUpper(c)));
+
+    /// <summary><c>p + c</c> rounded to odd: the nearest double, moved one step towards the exact sum when it is inexact and even.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<double> SumRoundedToOdd(Vector128<double> p, Vector128<double> c)
+    {
+        Vector128<double> s = p + c, bb = s - p;
+        Vector128<double> error = (p - (s - bb)) + (c - bb);                                  // s + error = p + c exactly
+        Vector128<long> bits = s.AsInt64();
+        Vector128<long> fix = ~Vector128.Equals(error, Vector128<double>.Zero).AsInt64()
+            & Vector128.Equals(bits & Vector128<long>.One, Vector128<long>.Zero)
+            & Vector128.LessThan(Vector128.Abs(s), Vector128.Create(double.PositiveInfinity)).AsInt64();
+        // One step up in magnitude when the error has the sign of s, else one step down.
+        Vector128<long> towardsExact = ~(Vector128.GreaterThan(s, Vector128<double>.Zero) ^ Vector128.GreaterThan(error, Vector128<double>.Zero)).AsInt64();
+        Vector128<long> step = Vector128.ConditionalSelect(towardsExact, Vector128<long>.One, Vector128<long>.AllBitsSet);
+        return (bits + (step & fix)).AsDouble();
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
