@@ -239,9 +239,35 @@ public static class Attention
         private static void WeightedValues(float* p, int rowStride, int block, int length, T* v, int headDim, float* o, int outStride)
         {
             int n = TSimd.Count;
-            if (block == QueryBlock && headDim % (4 * n) == 0)
+            if (headDim % (4 * n) == 0)
             {
-                for (int c = 0; c < headDim; c += 4 * n) WeightedValues4(p, rowStride, length, v + c, headDim, o + c, outStride);
+                if (block == QueryBlock)
+                {
+                    for (int c = 0; c < headDim; c += 4 * n) WeightedValues4(p, rowStride, length, v + c, headDim, o + c, outStride);
+                    return;
+                }
+                // Fewer queries (a decode step has one): four vectors of columns per pass, four independent chains.
+                for (int i = 0; i < block; i++)
+                {
+                    float* pi = p + i * rowStride, oi = o + i * outStride;
+                    for (int c = 0; c < headDim; c += 4 * n)
+                    {
+                        TVec a0 = TSimd.Zero, a1 = a0, a2 = a0, a3 = a0;
+                        for (int j = 0; j < length; j++)
+                        {
+                            T* vj = v + (long)j * headDim + c;
+                            TVec w = TSimd.Broadcast(pi[j]);
+                            a0 = TSimd.Fma(w, TElement.Load<TSimd, TVec>(vj), a0);
+                            a1 = TSimd.Fma(w, TElement.Load<TSimd, TVec>(vj + n), a1);
+                            a2 = TSimd.Fma(w, TElement.Load<TSimd, TVec>(vj + 2 * n), a2);
+                            a3 = TSimd.Fma(w, TElement.Load<TSimd, TVec>(vj + 3 * n), a3);
+                        }
+                        TSimd.Store(a0, oi + c);
+                        TSimd.Store(a1, oi + c + n);
+                        TSimd.Store(a2, oi + c + 2 * n);
+                        TSimd.Store(a3, oi + c + 3 * n);
+                    }
+                }
                 return;
             }
             for (int c = 0; c < headDim; c += n)
