@@ -10,7 +10,7 @@ public static class MachineProbe
 {
     /// <summary>
     /// The vector path BarkSharp's kernels run on this machine: <c>AVX-512</c>, <c>AVX2</c> or <c>Vector128</c> (Arm64
-    /// NEON, or x86 without AVX2, where it adds "(software FMA)": .NET 10 then reports no FMA instruction).
+    /// NEON, or x86 without AVX2, where it adds "(FMA emulated)": .NET 10 then reports no FMA instruction).
     /// </summary>
     public static string VectorPath => Simd.Describe(Simd.Detected);
 

@@ -24,8 +24,8 @@ internal enum VectorPath
 /// Every operation is lane-wise IEEE arithmetic, so a body gives the same bits per element at every width; the
 /// kernels keep each output's fused-multiply-add chain in one fixed order whatever the width or tile shape.
 /// On x86 without AVX2 (<c>DOTNET_EnableAVX2=0</c>) .NET 10 also reports no FMA: <see cref="Simd128.Fma"/> is then
-/// computed correctly (one rounding) but in software, several times slower — only Arm64 (NEON has FMA) runs the
-/// 128-bit path at full speed.
+/// computed exactly in double arithmetic (one rounding, the same bits), about 30 times slower than the instruction —
+/// correct but slow; only Arm64 (NEON has FMA) runs the 128-bit path at full speed.
 /// </para>
 /// </summary>
 internal static class Simd
@@ -40,13 +40,13 @@ internal static class Simd
     /// <summary>The width kernels called on this thread use: <see cref="Detected"/> unless a test forced one.</summary>
     public static VectorPath Path => t_forced ?? Detected;
 
-    /// <summary>A readable name of <see cref="Detected"/>, with whether FMA is in hardware.</summary>
+    /// <summary>A readable name of <paramref name="path"/>, saying so when the 128-bit FMA is emulated.</summary>
     public static string Describe(VectorPath path) => path switch
     {
         VectorPath.Vector512 => "AVX-512",
         VectorPath.Vector256 => "AVX2",
         _ => Vector128.IsHardwareAccelerated && (Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported)
-            ? "Vector128" : "Vector128 (software FMA)",
+            ? "Vector128" : "Vector128 (FMA emulated)",
     };
 
     /// <summary>
