@@ -16,7 +16,9 @@ internal static class ErrorReport
         {
             OperationCanceledException when cancellationToken.IsCancellationRequested => (ExitCodes.Cancelled, "cancelled; no output was written."),
             CliException c => (c.ExitCode, c.Message),
+            BarkOutputException => (ExitCodes.OutputError, e.Message),
             BarkVoiceException or BarkInputException or ArgumentException => (ExitCodes.Usage, e.Message),
+            BarkHubException { Kind: HubErrorKind.InvalidOptions } => (ExitCodes.Usage, e.Message),
             BarkHubException or BarkException => (ExitCodes.ModelUnavailable, e.Message),
             _ => (ExitCodes.InternalError, $"internal error ({e.GetType().Name}): {e.Message}\nThis is a bug in BarkSharp; please report it with the command you ran.\n{e.StackTrace}"),
         };

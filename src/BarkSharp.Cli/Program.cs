@@ -41,7 +41,7 @@ public static class Program
     {
         RootCommand root = BuildCommand(context);
         ParseResult parsed = root.Parse(args);
-        IEnumerable<string> errors = parsed.Errors.Select(e => e.Message).Concat(StrayOptions(parsed));
+        IEnumerable<string> errors = parsed.Errors.Select(e => ForPeople(e.Message)).Concat(StrayOptions(parsed));
         if (errors.Any())
         {
             foreach (string e in errors) await context.Error.WriteLineAsync("bark: " + e);
@@ -57,6 +57,24 @@ public static class Program
         {
             return await ErrorReport.WriteAsync(context.Error, e, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// System.CommandLine's "Cannot parse argument 'x' for option '--o' as expected type 'System.Nullable`1[System.Int32]'"
+    /// as a sentence without .NET type names (options with their own parsers never get here; this covers the rest).
+    /// </summary>
+    internal static string ForPeople(string message)
+    {
+        System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(message,
+            @"^Cannot parse argument '(?<value>.*)' for (?<kind>option|command|argument) '(?<name>[^']*)' as expected type '(?<type>[^']*)'\.?$");
+        if (!m.Success) return message;
+        string type = m.Groups["type"].Value;
+        string expected = type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : type.Contains("Int", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) ? "a number"
+            : "another value (see --help)";
+        string what = m.Groups["kind"].Value == "option" ? m.Groups["name"].Value : $"the {m.Groups["name"].Value} argument";
+        return $"{what} takes {expected}, not '{m.Groups["value"].Value}'.";
     }
 
     /// <summary>

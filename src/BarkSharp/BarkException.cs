@@ -84,6 +84,20 @@ public sealed class BarkVoiceException : BarkException
     public string? Preset { get; }
 }
 
+/// <summary>
+/// An output file cannot be written: its folder is missing, it names a folder, a block device or a socket, permission
+/// is denied, or the disk refused the bytes. Nothing was left behind and the target is unchanged (see <see cref="IO.OutputFile"/>).
+/// </summary>
+public sealed class BarkOutputException : BarkException
+{
+    /// <summary>Creates the exception for the output <paramref name="path"/> as the caller named it.</summary>
+    public BarkOutputException(string path, string message, Exception? innerException = null)
+        : base(message, innerException) => FilePath = path;
+
+    /// <summary>The output path as the caller named it.</summary>
+    public string FilePath { get; }
+}
+
 /// <summary>What went wrong while resolving or downloading a hub file; see <see cref="BarkHubException"/>.</summary>
 public enum HubErrorKind
 {
@@ -101,6 +115,12 @@ public enum HubErrorKind
     Network,
     /// <summary>The downloaded bytes do not match the size or checksum the hub announced; they were discarded.</summary>
     Integrity,
+    /// <summary>
+    /// A setting is unusable, so no request was made: the repository id or revision is malformed, the hub address
+    /// (<c>HF_ENDPOINT</c>) is not an absolute http(s) URL, <c>HF_HUB_OFFLINE</c> is neither true nor false, or the
+    /// cache folder cannot be written.
+    /// </summary>
+    InvalidOptions,
 }
 
 /// <summary>A file of a Hugging Face hub repository could not be resolved, downloaded or verified.</summary>
@@ -118,7 +138,7 @@ public sealed class BarkHubException : BarkException
     /// <summary>What went wrong.</summary>
     public HubErrorKind Kind { get; }
 
-    /// <summary>The repository, e.g. <c>suno/bark-small</c>.</summary>
+    /// <summary>The repository, e.g. <c>suno/bark-small</c>; empty when the problem is not about one repository (a setting).</summary>
     public string RepoId { get; }
 
     /// <summary>The file's path in the repository, or null when the problem is not about one file.</summary>

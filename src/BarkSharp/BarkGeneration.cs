@@ -54,10 +54,13 @@ public sealed class BarkGeneration
     /// Sample <paramref name="index"/> as a voice prompt (Suno's <c>save_as_prompt</c> layout): its semantic tokens
     /// before the end token, and its coarse (first two codebooks) and fine codes for its own frames.
     /// </summary>
+    /// <exception cref="BarkInputException">The sample is empty (no semantic tokens), which no voice prompt can be.</exception>
     public VoicePreset ToVoicePreset(int index)
     {
         long[] semantic = SemanticTokens[index].Take(SemanticLengths[index]).Select(t => (long)t).ToArray();
         int frames = Frames[index];
+        if (semantic.Length == 0 || frames == 0)
+            throw new BarkInputException($"sample {index} has no semantic tokens or no frames (the semantic stage ended at once), so it cannot serve as a voice prompt.");
         long[][] fine = FineTokens[index].Select(cb => cb.Take(frames).Select(c => (long)c).ToArray()).ToArray();
         return VoicePreset.FromArrays(semantic, fine.Take(2).Select(r => r.ToArray()).ToArray(), fine);
     }

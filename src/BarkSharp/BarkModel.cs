@@ -5,6 +5,7 @@ using BarkSharp.Hub;
 using BarkSharp.IO;
 using BarkSharp.Models;
 using BarkSharp.Models.Encodec;
+using BarkSharp.Speech;
 using BarkSharp.Tensors;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -83,6 +84,13 @@ public sealed class BarkModel : IDisposable
 
     /// <summary>Output sample rate in Hz.</summary>
     public int SampleRate => GenerationConfig.SampleRate;
+
+    /// <summary>
+    /// The most semantic tokens one generation can produce: the semantic model's block size less the text context
+    /// (<c>block_size − max_input_semantic_length</c>; 768 for Suno's models). A larger
+    /// <see cref="Generation.StageOptions.MaxNewTokens"/> of the semantic stage is capped to this.
+    /// </summary>
+    public int MaxSemanticTokens => Math.Max(1, Config.SemanticConfig.BlockSize - GenerationConfig.SemanticConfig.MaxInputSemanticLength);
 
     /// <summary>Threads every stage may use. Results do not depend on it.</summary>
     public int MaxThreads
@@ -224,6 +232,114 @@ public sealed class BarkModel : IDisposable
             coarse.Tokens.Length == 0 ? 0 : coarse.Tokens[0].Length, tFine, fine.Length == 0 ? 0 : fine[0][0].Length, tCodec, audioSeconds);
         _logger.LogInformation("Generated {Seconds:F2} s of audio in {Total:F2} s (RTF {Rtf:F2})", audioSeconds, timings.Total.TotalSeconds, timings.RealTimeFactor);
         return new BarkGeneration(audio, SampleRate, semantic.Tokens, semantic.Lengths, coarse.Tokens, coarse.Lengths, fine, frames, timings);
+    }
+
+    /// <summary>
+    /// Generates a batch of segments, each with its own text, voice and random stream, and returns each segment's
+    /// audio and tokens at its own length. A segment's result depends only on its text ids, voice, seed, stream and
+    /// <paramref name="options"/> (whose <see cref="BarkGenerationOptions.Seed"/> is not used): it is bit-identical
+    /// whether the segment runs alone or with others, and equals <see cref="Generate"/> on that text and voice with
+    /// the same seed when the stream is 0.
+    /// </summary>
+    /// <remarks>
+    /// The semantic stage runs all rows as one batch (their voices summed into their own prompts). The coarse stage
+    /// batches rows whose trimmed voice histories are equally long (all of suno's presets trim to the same length;
+    /// no voice is another group). The fine stage and the codec run each segment on its own frames, as a lone
+    /// generation would: the fine model looks at a whole window, so a batch's longer rows would change a short one.
+    /// </remarks>
+    /// <exception cref="BarkInputException">A segment has no text ids, or an option is invalid.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; stops within one decode step.</exception>
+    public SegmentOutput[] GenerateSegments(IReadOnlyList<SegmentRequest> segments, BarkGenerationOptions? options = null,
+        IProgress<BarkProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(segments);
+        options ??= new BarkGenerationOptions();
+        int batch = segments.Count;
+        if (batch == 0) return [];
+        for (int b = 0; b < batch; b++)
+            if (segments[b] is null || segments[b].TextIds.Count == 0)
+                throw new BarkInputException($"segment {b} has no text ids; Bark needs some text to speak.");
+        var streams = RandomStreams.PerRow(segments.Select(s => s.StreamSeed).ToArray());
+
+        var clock = Stopwatch.StartNew();
+        SemanticResult semantic;
+        try
+        {
+            SemanticGenerationConfig config = GenerationConfig.SemanticConfig;
+            semantic = SemanticGenerator.Generate(Semantic, config, options.ResolveSemantic(config), options.MinEosP,
+                segments.Select(s => s.TextIds.ToArray()).ToArray(), null,
+                new PerRow<long[]?>(segments.Select(s => s.Voice?.SemanticPrompt).ToArray()), streams, progress, cancellationToken);
+        }
+        finally
+        {
+            ReleaseIfLowMemory(_semantic);
+        }
+        TimeSpan tSemantic = clock.Elapsed;
+
+        clock.Restart();
+        var coarse = new int[batch][];
+        try
+        {
+            CoarseGenerationConfig config = GenerationConfig.CoarseAcousticsConfig;
+            foreach (int[] rows in CoarseGroups(segments))
+            {
+                CoarseResult result = CoarseGenerator.Generate(CoarseAcoustics, GenerationConfig.SemanticConfig, config, GenerationConfig.CodebookSize,
+                    options.ResolveCoarse(config), rows.Select(b => semantic.Tokens[b]).ToArray(),
+                    new PerRow<long[]?>(rows.Select(b => segments[b].Voice?.SemanticPrompt).ToArray()),
+                    new PerRow<long[][]?>(rows.Select(b => segments[b].Voice?.CoarsePrompt).ToArray()),
+                    RandomStreams.PerRow(rows.Select(b => segments[b].StreamSeed).ToArray()), progress, cancellationToken);
+                for (int i = 0; i < rows.Length; i++) coarse[rows[i]] = result.Tokens[i][..result.Lengths[i]];
+            }
+        }
+        finally
+        {
+            ReleaseIfLowMemory(_coarse);
+        }
+        TimeSpan tCoarse = clock.Elapsed;
+
+        clock.Restart();
+        var fine = new int[batch][][];
+        try
+        {
+            FineGenerationConfig config = GenerationConfig.FineAcousticsConfig;
+            for (int b = 0; b < batch; b++)
+                fine[b] = FineGenerator.Generate(FineAcoustics, GenerationConfig.CoarseAcousticsConfig, config, GenerationConfig.CodebookSize,
+                    options.ResolveFineTemperature(config), [coarse[b]], GenerationConfig.SemanticConfig.SemanticVocabSize, segments[b].Voice?.FinePrompt,
+                    RandomStreams.PerRow([segments[b].StreamSeed]), progress, cancellationToken)[0];
+        }
+        finally
+        {
+            ReleaseIfLowMemory(_fine);
+        }
+        TimeSpan tFine = clock.Elapsed;
+
+        clock.Restart();
+        float[][] audio = DecodeCodec(fine, null, cancellationToken);
+        TimeSpan tCodec = clock.Elapsed;
+
+        double audioSeconds = audio.Max(a => a.Length) / (double)SampleRate;
+        var timings = new BarkTimings(tSemantic, semantic.Tokens[0].Length, tCoarse, coarse.Max(c => c.Length), tFine,
+            fine.Max(f => f.Length == 0 ? 0 : f[0].Length), tCodec, audioSeconds);
+        return Enumerable.Range(0, batch)
+            .Select(b => new SegmentOutput(audio[b], SampleRate, semantic.Tokens[b][..semantic.Lengths[b]], fine[b], timings, batch))
+            .ToArray();
+    }
+
+    /// <summary>Rows whose voice histories trim to the same lengths, which the coarse stage can run as one batch.</summary>
+    private IEnumerable<int[]> CoarseGroups(IReadOnlyList<SegmentRequest> segments)
+    {
+        SemanticGenerationConfig s = GenerationConfig.SemanticConfig;
+        CoarseGenerationConfig c = GenerationConfig.CoarseAcousticsConfig;
+        double ratio = CoarseGenerator.Ratio(s, c);
+        int maxSemanticHistory = (int)Math.Floor(c.MaxCoarseHistory / ratio);
+        return Enumerable.Range(0, segments.Count)
+            .GroupBy(b =>
+            {
+                (int[] sem, int[] coarse) = CoarseGenerator.PrepareHistory(segments[b].Voice?.SemanticPrompt, segments[b].Voice?.CoarsePrompt, c,
+                    s.SemanticVocabSize, GenerationConfig.CodebookSize, ratio, maxSemanticHistory);
+                return (sem.Length, coarse.Length);
+            })
+            .Select(g => g.ToArray());
     }
 
     /// <summary>Runs <see cref="Generate"/> on a worker thread.</summary>

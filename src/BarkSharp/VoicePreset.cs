@@ -12,7 +12,8 @@ namespace BarkSharp;
 /// <remarks>
 /// <para>Validation follows Transformers (every key present; ranks 1, 2, 2) and goes further where Transformers would
 /// generate garbage or crash later: the arrays must hold integers, the coarse prompt 2 rows and the fine prompt 8, the
-/// semantic tokens must lie in 0..9999 and the codec codes in 0..1023.</para>
+/// semantic tokens must lie in 0..9999 and the codec codes in 0..1023, and no array may be empty (a prompt without
+/// tokens is refused rather than read as "no history": to generate without a voice, pass none).</para>
 /// <para>Any integer element type is accepted and widened to <see cref="long"/>, unsigned ones included. Suno's v1
 /// <c>announcer</c> preset is stored as uint16; Transformers 4.43 with torch 1.13 fails on it ("Unable to create
 /// tensor"), but its values are ordinary codes, so BarkSharp loads it.</para>
@@ -56,7 +57,7 @@ public sealed class VoicePreset
     public string? Source { get; }
 
     /// <summary>Creates a preset from arrays (copied), validating shapes and value ranges.</summary>
-    /// <exception cref="BarkVoiceException">An array is missing, ragged, has the wrong number of rows or holds an out-of-range value.</exception>
+    /// <exception cref="BarkVoiceException">An array is missing, empty, ragged, has the wrong number of rows or holds an out-of-range value.</exception>
     public static VoicePreset FromArrays(long[] semanticPrompt, long[][] coarsePrompt, long[][] finePrompt)
     {
         if (semanticPrompt is null || coarsePrompt is null || finePrompt is null)
@@ -73,7 +74,7 @@ public sealed class VoicePreset
     /// </summary>
     /// <param name="arrays">The arrays.</param>
     /// <param name="source">A name or path for error messages and <see cref="Source"/>.</param>
-    /// <exception cref="BarkVoiceException">A key is missing, or an array has the wrong rank, element type, rows or values.</exception>
+    /// <exception cref="BarkVoiceException">A key is missing, or an array is empty or has the wrong rank, element type, rows or values.</exception>
     public static VoicePreset FromArrays(IReadOnlyDictionary<string, NpyArray> arrays, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(arrays);
@@ -134,14 +135,23 @@ public sealed class VoicePreset
     }
 
     /// <summary>
-    /// Writes the preset as a suno-compatible <c>.npz</c> (see <see cref="ToArrays"/>), atomically: a temporary file is
-    /// written and then moved over <paramref name="path"/>. The path is used as given (Transformers and suno add
+    /// Writes the preset as a suno-compatible <c>.npz</c> (see <see cref="ToArrays"/>) through <see cref="OutputFile"/>:
+    /// atomically, keeping a replaced file's permission bits. The path is used as given (Transformers and suno add
     /// <c>.npz</c> when loading a name without it).
     /// </summary>
+    /// <exception cref="BarkOutputException">The path cannot be written.</exception>
     public void SaveNpz(string path) => NpzFile.Save(path, ToArrays());
 
     private static VoicePreset Validated(long[] semantic, long[][] coarse, long[][] fine, string? source)
     {
+        // An empty array is no voice: Transformers would feed an empty history and generate as if none were given, and the
+        // codec would render 0 frames. Refused, so "no voice" is said by leaving the voice out.
+        foreach ((string key, int length) in new[] { ("semantic_prompt", semantic.Length), ("coarse_prompt", coarse.Length == 0 ? 0 : coarse[0].Length), ("fine_prompt", fine.Length == 0 ? 0 : fine[0].Length) })
+        {
+            if (length == 0)
+                throw new BarkVoiceException(source, $"{Describe(source)}{key} is empty; a voice prompt needs at least one " +
+                                                     $"{(key == "semantic_prompt" ? "semantic token" : "frame of codes")}. To generate without a voice, give none.");
+        }
         CheckRange(semantic, "semantic_prompt", -1, SemanticVocabularySize, source);
         if (coarse.Length != CoarseCodebooks)
             throw new BarkVoiceException(source, $"{Describe(source)}coarse_prompt has {coarse.Length} rows; Bark's coarse prompt has {CoarseCodebooks} (one per coarse codebook).");

@@ -15,8 +15,8 @@ internal static class BenchCommand
         weights.AcceptOnlyFromAmong("f32", "bf16", "f16", "int8");
         var kvCache = new Option<string>("--kv-cache") { Description = "KV cache storage: auto (f32 with f32 weights, else bf16), f32 or bf16.", DefaultValueFactory = _ => "auto" };
         kvCache.AcceptOnlyFromAmong("auto", "f32", "bf16");
-        var threads = new Option<int>("--threads") { Description = "Kernel threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var batch = new Option<int>("--batch") { Description = "Sequences generated together.", DefaultValueFactory = _ => 1 };
+        var threads = NumberOption.Whole("--threads", "Kernel threads (default: all cores).", 1, 4096);
+        var batch = NumberOption.Whole("--batch", "Sequences generated together (default 1).", 1, 1024);
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var command = new Command("bench", "Time every stage on random weights of the real shapes (no download): semantic 513-position prefill + " +
             "256 decode steps, coarse 770 tokens in 60-token windows, one fine window, codec for 5.13 s of audio.")
@@ -25,12 +25,7 @@ internal static class BenchCommand
         };
         command.SetAction(async (result, cancellationToken) =>
         {
-            int t = result.GetValue(threads), b = result.GetValue(batch);
-            if (t < 1 || b < 1)
-            {
-                await context.Error.WriteLineAsync("bark: --threads and --batch must be at least 1.");
-                return ExitCodes.Usage;
-            }
+            int t = result.GetValue(threads) ?? Environment.ProcessorCount, b = result.GetValue(batch) ?? 1;
             var options = new BenchmarkOptions
             {
                 Shape = result.GetValue(shape)!,

@@ -14,8 +14,9 @@ internal static class InfoCommand
     {
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
         var model = new ModelSelection();
-        var command = new Command("info", "Summarize a model: configuration, files, weight dtype and parameters per sub-model.") { json };
-        model.AddTo(command);
+        var command = new Command("info", "Summarize a model: configuration, files, weight dtype and parameters per sub-model.\n" +
+                                          "Example: bark info tests/fixtures/tiny-bark (or --model FOLDER|REPO)") { json };
+        model.AddTo(command, positional: true);
 
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -29,6 +30,7 @@ internal static class InfoCommand
             var dtypes = new SortedDictionary<string, long>(StringComparer.Ordinal);
             using (ITensorStore store = Checkpoint.OpenCheckpoint(weights))
             {
+                CheckShapes(store, config);
                 foreach (string key in store.Keys.Distinct(StringComparer.Ordinal))
                 {
                     if (!store.TryGetInfo(key, out TensorInfo info)) continue;
@@ -93,6 +95,26 @@ internal static class InfoCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The checks loading the model makes on the embeddings, the last layer and the heads, without loading it: a
+    /// config.json that does not describe the checkpoint fails here with the same message as in <c>bark say</c>.
+    /// </summary>
+    private static void CheckShapes(ITensorStore store, BarkConfig config)
+    {
+        void Check(string key, params long[] shape) => TensorStoreExtensions.CheckShape(store, store.GetInfo(key), shape);
+        foreach ((string prefix, BarkSubModelConfig c) in new (string, BarkSubModelConfig)[] { ("semantic", config.SemanticConfig), ("coarse_acoustics", config.CoarseAcousticsConfig) })
+        {
+            Check($"{prefix}.input_embeds_layer.weight", c.InputVocabSize, c.HiddenSize);
+            Check($"{prefix}.position_embeds_layer.weight", c.BlockSize, c.HiddenSize);
+            Check($"{prefix}.layers.{c.NumLayers - 1}.attn.att_proj.weight", 3L * c.HiddenSize, c.HiddenSize);
+            Check($"{prefix}.lm_head.weight", c.OutputVocabSize, c.HiddenSize);
+        }
+        FineAcousticsConfig fine = config.FineAcousticsConfig;
+        for (int i = 0; i < fine.NCodesTotal; i++) Check($"fine_acoustics.input_embeds_layers.{i}.weight", fine.InputVocabSize, fine.HiddenSize);
+        Check("fine_acoustics.position_embeds_layer.weight", fine.BlockSize, fine.HiddenSize);
+        Check($"fine_acoustics.layers.{fine.NumLayers - 1}.attn.att_proj.weight", 3L * fine.HiddenSize, fine.HiddenSize);
     }
 
     private static Dictionary<string, object> Causal(BarkSubModelConfig c, long parameters) => new()

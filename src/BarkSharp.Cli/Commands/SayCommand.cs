@@ -21,15 +21,15 @@ internal static class SayCommand
         var output = new Option<string>("--output", "-o") { Description = "The WAV file to write (with --batch: OUT_0.wav, OUT_1.wav, …).", DefaultValueFactory = _ => "bark.wav", HelpName = "OUT" };
         var model = new ModelSelection();
         var voice = new Option<string?>("--voice", "-v") { Description = "Voice preset name (see 'bark voices', e.g. v2/en_speaker_6) or a .npz voice prompt.", HelpName = "VOICE" };
-        var seed = new Option<ulong?>("--seed") { Description = "Random seed; the same seed gives the same audio. Default: a random one, printed.", HelpName = "N" };
+        var seed = NumberOption.Whole("--seed", "Random seed; the same seed gives the same audio. Default: a random one, printed.", ulong.MinValue, ulong.MaxValue);
         var greedy = new Option<bool>("--greedy") { Description = "Decode greedily (argmax) in every stage: deterministic, often monotonous." };
-        var textTemp = new Option<double?>("--text-temp") { Description = "Sampling temperature of the semantic (text) stage (checkpoint default 0.7; suno's text_temp).", HelpName = "T" };
-        var waveformTemp = new Option<double?>("--waveform-temp") { Description = "Sampling temperature of the coarse stage (checkpoint default 0.7; suno's waveform_temp).", HelpName = "T" };
-        var fineTemp = new Option<double?>("--fine-temp") { Description = "Sampling temperature of the fine stage (checkpoint default 0.5).", HelpName = "T" };
-        var minEosP = new Option<double?>("--min-eos-p") { Description = "End the semantic stage once the end token's probability exceeds this (e.g. 0.2); default: only when it wins.", HelpName = "P" };
-        var maxSemantic = new Option<int?>("--max-semantic-tokens") { Description = "At most this many semantic tokens (Transformers' semantic_max_new_tokens; 768 ≈ 14 s of audio).", HelpName = "N" };
+        var textTemp = NumberOption.Real("--text-temp", "Sampling temperature of the semantic (text) stage (checkpoint default 0.7; suno's text_temp).", 0, 10, "T");
+        var waveformTemp = NumberOption.Real("--waveform-temp", "Sampling temperature of the coarse stage (checkpoint default 0.7; suno's waveform_temp).", 0, 10, "T");
+        var fineTemp = NumberOption.Real("--fine-temp", "Sampling temperature of the fine stage (checkpoint default 0.5).", 0, 10, "T");
+        var minEosP = NumberOption.Real("--min-eos-p", "End the semantic stage once the end token's probability exceeds this (e.g. 0.2); default: only when it wins.", 0, 1, "P");
+        var maxSemantic = NumberOption.Whole("--max-semantic-tokens", "At most this many semantic tokens (Transformers' semantic_max_new_tokens; 768 ≈ 14 s of audio).", 1, int.MaxValue);
         var format = FormatOption();
-        var threads = new Option<int?>("--threads") { Description = "Threads to use (default: all cores). Results do not depend on it.", HelpName = "N" };
+        var threads = NumberOption.Whole("--threads", "Threads to use (default: all cores). Results do not depend on it.", 1, 4096);
         var saveVoice = new Option<string?>("--save-voice") { Description = "Also write the generated voice as a suno-format .npz prompt, usable with --voice.", HelpName = "NPZ" };
         var weights = new Option<string?>("--weights") { Description = "Store the transformer weights as f32, bf16, f16 or int8 (default: the checkpoint's type). Smaller types decode faster.", HelpName = "TYPE" };
         weights.AcceptOnlyFromAmong("f32", "bf16", "f16", "int8");
@@ -67,13 +67,18 @@ internal static class SayCommand
                                                        "Split it into shorter pieces (see 'bark tokenize').");
 
             ProgressView view = ProgressView.Create(context);
+            int semanticLimit = int.MaxValue;
             BarkGeneration generation = await view.RunAsync(async () =>
             {
                 var weightType = result.GetValue(weights) is { } w ? Diagnostics.BarkBenchmark.ParseWeightType(w) : Tensors.WeightType.Auto;
                 var kvCacheType = result.GetValue(kvCache) is { } k ? Diagnostics.BarkBenchmark.ParseKvCacheType(k) : KvCacheType.Auto;
                 using BarkModel bark = await model.LoadModelAsync(result, context, view, threadCount, cancellationToken, weightType, kvCacheType, result.GetValue(lowMemory));
+                semanticLimit = bark.MaxSemanticTokens;
                 return await bark.GenerateAsync(inputs, options, view.Generation, cancellationToken);
             });
+            if (options.Semantic.MaxNewTokens is int asked && asked > semanticLimit)
+                await context.Error.WriteLineAsync($"warning: --max-semantic-tokens {asked} was capped to {semanticLimit}: this model's semantic stage holds " +
+                                                   $"{semanticLimit} generated tokens after the text (its block size less the {BarkProcessor.SemanticTextLength} text positions).");
 
             cancellationToken.ThrowIfCancellationRequested();
             WavFormat wavFormat = result.GetValue(format);
@@ -129,14 +134,7 @@ internal static class SayCommand
             }
             else
             {
-                try
-                {
-                    whole = File.ReadAllText(file);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new CliException(ExitCodes.Usage, $"cannot read the text file '{file}': {e.Message}");
-                }
+                whole = ReadTextFile(file);
             }
         }
         else if (arguments.Length == 0)
@@ -156,6 +154,27 @@ internal static class SayCommand
                 : $"text {empty} of the batch is empty; Bark needs something to say in every sample.");
         }
         return texts;
+    }
+
+    /// <summary>The text of <c>-f FILE</c>, or a message naming the file and what is wrong with it.</summary>
+    private static string ReadTextFile(string file)
+    {
+        if (Directory.Exists(file))
+            throw new CliException(ExitCodes.Usage, $"-f '{file}' is a folder; -f takes a text file ('-' for stdin).");
+        if (!File.Exists(file))
+            throw new CliException(ExitCodes.Usage, $"-f '{file}': there is no such file.");
+        try
+        {
+            return File.ReadAllText(file);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new CliException(ExitCodes.Usage, $"-f '{file}': permission denied; the text file cannot be read.", e);
+        }
+        catch (IOException e)
+        {
+            throw new CliException(ExitCodes.Usage, $"-f '{file}': the text file cannot be read ({e.Message.Split(" : '")[0].TrimEnd('.')}).", e);
+        }
     }
 
     private static BarkGenerationOptions GenerationOptions(ParseResult result, Option<ulong?> seed, Option<bool> greedy, Option<double?> textTemp,

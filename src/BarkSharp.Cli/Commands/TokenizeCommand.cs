@@ -18,7 +18,7 @@ internal static class TokenizeCommand
                           "were cut, and every token of the text.",
         };
         var model = new ModelSelection();
-        var command = new Command("tokenize", "Show the tokens Bark reads for a text, and whether it is cut at 256 tokens.") { text, json };
+        var command = new Command("tokenize", "Show the ids and tokens Bark reads for a text, and whether it is cut at 256 tokens.") { text, json };
         model.AddTo(command);
 
         command.SetAction(async (result, cancellationToken) =>
@@ -45,8 +45,11 @@ internal static class TokenizeCommand
                 return ExitCodes.Success;
             }
 
+            int shown = Math.Min(count, BarkProcessor.SemanticTextLength);
             await context.Out.WriteLineAsync($"{count} tokens; the semantic model reads the first {BarkProcessor.SemanticTextLength}.");
-            await context.Out.WriteLineAsync(string.Join(" | ", tokens.Take(BarkProcessor.SemanticTextLength)));
+            await context.Out.WriteLineAsync($"ids     {string.Join(' ', inputs.InputIds[0].Take(shown))}" +
+                                             (shown < BarkProcessor.SemanticTextLength ? $" (then {BarkProcessor.SemanticTextLength - shown} padding positions)" : ""));
+            await context.Out.WriteLineAsync($"tokens  {string.Join(" | ", tokens.Take(BarkProcessor.SemanticTextLength))}");
             if (inputs.Truncated[0])
             {
                 await context.Out.WriteLineAsync($"cut: the last {count - BarkProcessor.SemanticTextLength} tokens are not spoken:");

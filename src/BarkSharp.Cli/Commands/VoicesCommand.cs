@@ -9,7 +9,7 @@ internal static class VoicesCommand
     {
         var model = new ModelSelection();
         var command = new Command("voices", "List the voice presets of a model (names for --voice).");
-        model.AddTo(command);
+        model.AddTo(command, positional: true);
         command.SetAction(async (result, cancellationToken) =>
         {
             BarkProcessor processor = model.LoadProcessor(result, context);

@@ -20,7 +20,10 @@ public sealed class BarkRandom
     }
 
     /// <summary>The stream of sequence <paramref name="index"/> of a generation seeded with <paramref name="seed"/>.</summary>
-    public static BarkRandom ForSequence(ulong seed, int index) => new(seed ^ (0x9E3779B97F4A7C15UL * (ulong)(index + 1)));
+    public static BarkRandom ForSequence(ulong seed, int index) => new(StreamSeed(seed, index));
+
+    /// <summary>The seed of stream <paramref name="index"/> of <paramref name="seed"/> (what <see cref="ForSequence"/> starts from).</summary>
+    public static ulong StreamSeed(ulong seed, int index) => seed ^ (0x9E3779B97F4A7C15UL * (ulong)(index + 1));
 
     /// <summary>A uniformly distributed 64-bit value.</summary>
     public ulong NextUInt64()

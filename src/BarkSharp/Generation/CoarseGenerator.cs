@@ -27,8 +27,8 @@ internal static class CoarseGenerator
 
     public static CoarseResult Generate(
         BarkCausalModel model, SemanticGenerationConfig semanticConfig, CoarseGenerationConfig config, int codebookSize,
-        ResolvedSampling sampling, IReadOnlyList<int[]> semanticTokens, long[]? semanticHistory, long[][]? coarseHistory,
-        ulong seed, IProgress<BarkProgress>? progress, CancellationToken cancellationToken,
+        ResolvedSampling sampling, IReadOnlyList<int[]> semanticTokens, PerRow<long[]?> semanticHistory, PerRow<long[][]?> coarseHistory,
+        RandomStreams streams, IProgress<BarkProgress>? progress, CancellationToken cancellationToken,
         int? lengthOverride = null, GenerationStatistics? statistics = null)
     {
         int batch = semanticTokens.Count;
@@ -43,20 +43,28 @@ internal static class CoarseGenerator
         if (lengthOverride is { } forced) Array.Fill(lengths, forced);
         int maxLength = lengths.Length == 0 ? 0 : lengths.Max();
 
-        (int[] semHistory, int[] coarseHist) = PrepareHistory(semanticHistory, coarseHistory, config, semanticVocab, codebookSize, ratio, maxSemanticHistory);
-        int baseSemanticIndex = semHistory.Length;
-        int[][] fullSemantic = semantic.Select(s => semHistory.Concat(s).ToArray()).ToArray();
+        // Every row continues its own voice; the windows advance in step, so the trimmed histories must be equally long.
+        var histories = new (int[] Semantic, int[] Coarse)[batch];
+        for (int b = 0; b < batch; b++)
+        {
+            histories[b] = PrepareHistory(semanticHistory[b], coarseHistory[b], config, semanticVocab, codebookSize, ratio, maxSemanticHistory);
+            if (histories[b].Semantic.Length != histories[0].Semantic.Length || histories[b].Coarse.Length != histories[0].Coarse.Length)
+                throw new ArgumentException($"row {b}'s voice history trims to {histories[b].Semantic.Length}/{histories[b].Coarse.Length} tokens, row 0's to " +
+                                            $"{histories[0].Semantic.Length}/{histories[0].Coarse.Length}; rows of one coarse batch need histories of one length.");
+        }
+        int baseSemanticIndex = batch == 0 ? 0 : histories[0].Semantic.Length;
+        int historyLength = batch == 0 ? 0 : histories[0].Coarse.Length;
+        int[][] fullSemantic = semantic.Select((s, b) => histories[b].Semantic.Concat(s).ToArray()).ToArray();
         var coarse = new List<int>[batch];
         for (int b = 0; b < batch; b++)
         {
-            coarse[b] = new List<int>(coarseHist.Length + maxLength);
-            coarse[b].AddRange(coarseHist);
+            coarse[b] = new List<int>(historyLength + maxLength);
+            coarse[b].AddRange(histories[b].Coarse);
         }
 
         int windows = (int)Math.Ceiling(maxLength / (double)config.SlidingWindowLen);
         int window = config.SlidingWindowLen, generated = 0;
-        int historyLength = coarseHist.Length;
-        var randoms = Enumerable.Range(0, batch).Select(b => BarkRandom.ForSequence(seed, b)).ToArray();
+        BarkRandom[] randoms = streams.ForRows(batch);
         ModelWorkspace ws = model.CreateWorkspace();
         int vocabSize = model.Config.OutputVocabSize;
         int widest = Math.Max(codebookSize, vocabSize - semanticVocab - codebookSize);
@@ -74,7 +82,7 @@ internal static class CoarseGenerator
         {
             int semanticIndex = baseSemanticIndex + (int)Math.Round(generated / ratio, MidpointRounding.ToEven);
             int start = Math.Max(0, semanticIndex - maxSemanticHistory);
-            int coarseContext = Math.Min(config.MaxCoarseHistory, coarse[0].Count);
+            int coarseContext = Math.Min(config.MaxCoarseHistory, coarse.Length == 0 ? 0 : coarse[0].Count);
             int newTokens = Math.Min(window, maxLength - generated);
 
             int[] input = WindowInput(fullSemantic, coarse, start, coarseContext, config);

@@ -14,7 +14,7 @@ internal static class FineGenerator
 {
     public static int[][][] Generate(
         BarkFineModel model, CoarseGenerationConfig coarseConfig, FineGenerationConfig config, int codebookSize,
-        double? temperature, IReadOnlyList<int[]> coarseTokens, int semanticVocab, long[][]? fineHistory, ulong seed,
+        double? temperature, IReadOnlyList<int[]> coarseTokens, int semanticVocab, long[][]? fineHistory, RandomStreams streams,
         IProgress<BarkProgress>? progress, CancellationToken cancellationToken)
     {
         int batch = coarseTokens.Count;
@@ -45,7 +45,7 @@ internal static class FineGenerator
         var windowIds = new int[batch * window * nFine];
         var logits = new float[batch * window * codebookSize];
         ModelWorkspace ws = model.CreateWorkspace();
-        var randoms = Enumerable.Range(0, batch).Select(b => BarkRandom.ForSequence(seed, b)).ToArray();
+        BarkRandom[] randoms = streams.ForRows(batch);
         var clock = Stopwatch.StartNew();
         int calls = 0, totalCalls = loops * (nFine - nCoarse);
         bool argmax = temperature is null || temperature == 1.0;

@@ -14,7 +14,7 @@ internal static class SemanticGenerator
 {
     public static SemanticResult Generate(
         BarkCausalModel model, SemanticGenerationConfig config, ResolvedSampling sampling, double? minEosP,
-        IReadOnlyList<int[]> inputIds, IReadOnlyList<int[]>? attentionMask, long[]? semanticHistory, ulong seed,
+        IReadOnlyList<int[]> inputIds, IReadOnlyList<int[]>? attentionMask, PerRow<long[]?> semanticHistory, RandomStreams streams,
         IProgress<BarkProgress>? progress, CancellationToken cancellationToken)
     {
         int batch = inputIds.Count;
@@ -42,25 +42,29 @@ internal static class SemanticGenerator
             }
         }
 
-        var history = new int[context];
-        Array.Fill(history, config.SemanticPadToken);
-        if (semanticHistory is not null)
-        {
-            int take = Math.Min(context, semanticHistory.Length);
-            for (int i = 0; i < take; i++)
-                history[i] = checked((int)semanticHistory[semanticHistory.Length - take + i]);
-        }
-
+        // Each row's voice history (its last 256 tokens, right-padded) is summed into its text positions.
         int h = model.Config.HiddenSize;
         var embeds = new float[batch * promptLength * h];
-        model.EmbedMergedContext(text, history, [config.SemanticInferToken], batch, embeds);
+        var history = new int[context];
+        for (int b = 0; b < batch; b++)
+        {
+            Array.Fill(history, config.SemanticPadToken);
+            if (semanticHistory[b] is { } voice)
+            {
+                int take = Math.Min(context, voice.Length);
+                for (int i = 0; i < take; i++)
+                    history[i] = checked((int)voice[voice.Length - take + i]);
+            }
+            model.EmbedMergedContext(text.AsSpan(b * context, context), history, [config.SemanticInferToken], 1,
+                embeds.AsSpan(b * promptLength * h, promptLength * h));
+        }
 
         KvCache cache = model.CreateCache(batch, promptLength + maxNew - 1);
         ModelWorkspace ws = model.CreateWorkspace();
         var logits = new float[batch * allowedRows];
         var scratchF = new float[allowedRows];
         var scratchI = new int[allowedRows];
-        var randoms = Enumerable.Range(0, batch).Select(b => BarkRandom.ForSequence(seed, b)).ToArray();
+        BarkRandom[] randoms = streams.ForRows(batch);
         var tokens = new List<int>[batch];
         for (int b = 0; b < batch; b++) tokens[b] = new List<int>(maxNew);
         var finished = new bool[batch];

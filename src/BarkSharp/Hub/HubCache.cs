@@ -104,9 +104,7 @@ internal sealed partial class HubCache(string root)
     private static void WriteAtomically(string path, string content)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string temp = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        File.WriteAllText(temp, content);
-        File.Move(temp, path, overwrite: true);
+        IO.OutputFile.Write(path, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(content)));
     }
 
     [GeneratedRegex("^[0-9a-f]{40}$")]

@@ -34,11 +34,16 @@ public sealed partial class HubClient : IDisposable
     private readonly Dictionary<string, string> _pinnedCommits = new(StringComparer.Ordinal);
 
     /// <summary>Creates a client; null options (or null properties) take huggingface_hub's environment variables.</summary>
+    /// <exception cref="BarkHubException">The hub address is not an absolute http(s) URL, the revision is not a valid name, or <c>HF_HUB_OFFLINE</c> has an unknown value (<see cref="HubErrorKind.InvalidOptions"/>).</exception>
     public HubClient(HubOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         Options = (options ?? new HubOptions()).WithDefaults();
-        if (Options.Revision!.Length == 0 || Options.Revision.Contains('\\') || Options.Revision.Split('/').Any(s => s is "" or "." or ".."))
-            throw new ArgumentException($"'{Options.Revision}' is not a branch, tag or commit name.", nameof(options));
+        if (!IsHubAddress(Options.Endpoint!))
+            throw new BarkHubException(HubErrorKind.InvalidOptions, "", null,
+                $"the hub address '{Options.Endpoint}' (HF_ENDPOINT) is not an absolute http(s) URL. Set HF_ENDPOINT to one such as {HubOptions.DefaultEndpoint} (a mirror's address), or unset it.");
+        if (!IsRevisionName(Options.Revision!))
+            throw new BarkHubException(HubErrorKind.InvalidOptions, "", null,
+                $"'{Options.Revision}' is not a revision name: a branch, tag or commit (such as main, v1.0 or a 40-character commit sha) has no empty, '.' or '..' parts, no backslash and no control characters.");
         _cache = new HubCache(Options.CacheDirectory!);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<HubClient>();
         _http = Options.HttpHandler is { } handler
@@ -64,6 +69,29 @@ public sealed partial class HubClient : IDisposable
         string[] parts = value.Split('/');
         return parts.Length == 2 && value.Length <= 96 && parts.All(p => p.Length > 0 && p != "." && p != ".." &&
             !p.StartsWith('-') && p.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'));
+    }
+
+    /// <summary>Whether <paramref name="value"/> is a usable hub address: an absolute http or https URL without query or fragment.</summary>
+    public static bool IsHubAddress(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.Host.Length > 0;
+
+    /// <summary>Whether <paramref name="value"/> can name a branch, tag or commit: no empty, <c>.</c> or <c>..</c> path parts, no backslash, no control characters.</summary>
+    public static bool IsRevisionName(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return value.Length is > 0 and <= 256 && !value.Contains('\\') && !value.Any(char.IsControl) && !value.Split('/').Any(s => s is "" or "." or "..");
+    }
+
+    /// <summary>
+    /// The snapshot folder the cache holds for <paramref name="repoId"/> at <see cref="HubOptions.Revision"/>, or null
+    /// when nothing of it is cached (which files it holds is not checked).
+    /// </summary>
+    public string? CachedSnapshot(string repoId)
+    {
+        CheckRepoId(repoId);
+        string? commit = _cache.ReadRef(repoId, Options.Revision!);
+        return commit is not null && Directory.Exists(_cache.SnapshotFolder(repoId, commit)) ? _cache.SnapshotFolder(repoId, commit) : null;
     }
 
     /// <summary>The local path of a repository file, downloading it into the cache when needed.</summary>
@@ -102,6 +130,7 @@ public sealed partial class HubClient : IDisposable
                   "Download it once with network access, or turn offline mode off.");
         }
 
+        EnsureCacheWritable(repoId, path);
         FileMetadata meta;
         try
         {
@@ -189,6 +218,42 @@ public sealed partial class HubClient : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
+
+    private bool _cacheChecked;
+
+    /// <summary>
+    /// Fails before any request when the cache folder cannot take downloads (HF_HUB_CACHE pointing at a file, a
+    /// read-only place), probing the nearest existing folder on the way to it and leaving nothing behind.
+    /// </summary>
+    private void EnsureCacheWritable(string repoId, string path)
+    {
+        if (_cacheChecked) return;
+        string folder = _cache.RepoFolder(repoId);
+        while (!Directory.Exists(folder) && !File.Exists(folder) && Path.GetDirectoryName(folder) is { } parent) folder = parent;
+        string? problem = null;
+        if (File.Exists(folder))
+        {
+            problem = folder == _cache.Root ? "it is a file, not a folder" : $"'{folder}' is a file, not a folder";
+        }
+        else
+        {
+            try
+            {
+                IO.OutputFile.Check(Path.Combine(folder, ".bark-write-test"));
+            }
+            catch (BarkOutputException)
+            {
+                problem = $"no file can be created in '{folder}'";
+            }
+        }
+        if (problem is not null)
+        {
+            throw new BarkHubException(HubErrorKind.InvalidOptions, repoId, path,
+                $"the hub cache folder '{_cache.Root}' cannot be written ({problem}), so {repoId} cannot be downloaded. " +
+                "Point HF_HUB_CACHE (or HF_HOME) at a writable folder, or set HF_HUB_OFFLINE=1 to use only what the cache already holds.");
+        }
+        _cacheChecked = true;
+    }
 
     // ---------------------------------------------------------------- metadata
 
@@ -448,7 +513,7 @@ public sealed partial class HubClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(repoId);
         if (!IsRepoId(repoId))
-            throw new BarkHubException(HubErrorKind.RepositoryNotFound, repoId, null, $"'{repoId}' is not a hub repository id; ids look like 'suno/bark-small'.");
+            throw new BarkHubException(HubErrorKind.InvalidOptions, repoId, null, $"'{repoId}' is not a hub repository id; ids look like 'suno/bark-small' (organization/name).");
     }
 
     private static void CheckPath(string repoId, string path)

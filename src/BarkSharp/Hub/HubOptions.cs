@@ -57,6 +57,7 @@ public sealed record HubOptions
     /// The options the given environment variables imply (every property set). <paramref name="environment"/> reads
     /// a variable by name; the process environment when null.
     /// </summary>
+    /// <exception cref="BarkHubException"><c>HF_HUB_OFFLINE</c> is neither a true (1, on, yes, true) nor a false (0, off, no, false) value (<see cref="HubErrorKind.InvalidOptions"/>).</exception>
     public static HubOptions FromEnvironment(Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
@@ -86,7 +87,7 @@ public sealed record HubOptions
             Endpoint = (Get("HF_ENDPOINT") ?? DefaultEndpoint).TrimEnd('/'),
             Token = token,
             CacheDirectory = ExpandHome(cache),
-            Offline = IsTrue(Get("HF_HUB_OFFLINE")),
+            Offline = ParseOffline(Get("HF_HUB_OFFLINE")),
             Revision = DefaultRevision,
         };
     }
@@ -106,9 +107,15 @@ public sealed record HubOptions
         };
     }
 
-    // huggingface_hub's _is_true: "1", "ON", "YES", "TRUE" in any case.
-    private static bool IsTrue(string? value) =>
-        value is not null && (value.Trim().ToUpperInvariant() is "1" or "ON" or "YES" or "TRUE");
+    // huggingface_hub's _is_true: "1", "ON", "YES", "TRUE" in any case; its false values are taken too, anything else
+    // (which huggingface_hub silently reads as false) is refused, so a typo does not go online unnoticed.
+    private static bool ParseOffline(string? value) => value?.Trim().ToUpperInvariant() switch
+    {
+        null or "" or "0" or "OFF" or "NO" or "FALSE" => false,
+        "1" or "ON" or "YES" or "TRUE" => true,
+        _ => throw new BarkHubException(HubErrorKind.InvalidOptions, "", null,
+            $"HF_HUB_OFFLINE is '{value}'; set it to 1 (use only the cache, never the network) or 0, or unset it."),
+    };
 
     private static string ExpandHome(string path) =>
         path.StartsWith("~/", StringComparison.Ordinal) || path == "~"

@@ -48,28 +48,15 @@ public static class NpzFile
 
     /// <summary>
     /// Writes <paramref name="arrays"/> as an uncompressed npz (like <c>np.savez</c>), member <c>name.npy</c> per array,
-    /// atomically: the archive is written next to <paramref name="path"/> under a temporary name and then moved over it,
-    /// so a failure never leaves a half-written file.
+    /// through <see cref="OutputFile"/>: a regular file is replaced atomically (keeping its permission bits), so a
+    /// failure never leaves a half-written file; a symbolic link's target is written; a FIFO or character device is
+    /// written directly.
     /// </summary>
+    /// <exception cref="BarkOutputException">The path cannot be written.</exception>
     public static void Save(string path, IEnumerable<KeyValuePair<string, NpyArray>> arrays)
     {
         ArgumentNullException.ThrowIfNull(arrays);
-        string fullPath = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (FileStream stream = new(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                Write(stream, arrays);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, fullPath, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+        OutputFile.Write(path, stream => Write(stream, arrays));
     }
 
     /// <summary>Writes <paramref name="arrays"/> to a stream as an uncompressed npz archive.</summary>

@@ -9,33 +9,21 @@ public enum WavFormat
     Float32,
 }
 
-/// <summary>Writes mono RIFF/WAVE files, atomically when writing to a path.</summary>
+/// <summary>Writes mono RIFF/WAVE files, atomically when writing to a path (see <see cref="OutputFile"/>).</summary>
 public static class WavWriter
 {
     /// <summary>
-    /// Writes <paramref name="samples"/> to <paramref name="path"/> through a temporary file that is moved into place
-    /// only when complete, so an interrupted write never leaves a partial file behind.
+    /// Writes <paramref name="samples"/> to <paramref name="path"/> through <see cref="OutputFile"/>: a regular file is
+    /// replaced atomically and keeps its permission bits, a symbolic link's target is written, a FIFO or character
+    /// device is written directly; an interrupted write never leaves a partial file behind.
     /// </summary>
+    /// <exception cref="BarkOutputException">The path cannot be written.</exception>
     public static void Write(string path, ReadOnlySpan<float> samples, int sampleRate, WavFormat format = WavFormat.Pcm16)
     {
-        string full = Path.GetFullPath(path);
-        string temp = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                Write(stream, samples, sampleRate, format);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            TryDelete(temp);
-            throw new BarkException($"cannot write '{path}': {e.Message}", e);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
+        if (sampleRate <= 0) throw new ArgumentOutOfRangeException(nameof(sampleRate));
+        using OutputFile output = OutputFile.Create(path);
+        Write(output.Stream, samples, sampleRate, format);
+        output.Commit();
     }
 
     /// <summary>Writes a complete WAV file to <paramref name="stream"/> (through <see cref="Audio.WavEncoder"/>, exact sizes up front).</summary>
@@ -45,19 +33,5 @@ public static class WavWriter
         using var encoder = new Audio.WavEncoder(stream, sampleRate, format, sampleCount: samples.Length);
         encoder.Write(samples);
         encoder.Complete();
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

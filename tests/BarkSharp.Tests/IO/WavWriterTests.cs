@@ -47,7 +47,7 @@ public class WavWriterTests
         string dir = Fixtures.TempDir();
         try
         {
-            var e = Assert.Throws<BarkException>(() => WavWriter.Write(Path.Combine(dir, "no", "such", "out.wav"), [0f], 24_000));
+            var e = Assert.Throws<BarkOutputException>(() => WavWriter.Write(Path.Combine(dir, "no", "such", "out.wav"), [0f], 24_000));
             Assert.Contains("out.wav", e.Message);
             string ok = Path.Combine(dir, "ok.wav");
             WavWriter.Write(ok, new float[100], 24_000);
