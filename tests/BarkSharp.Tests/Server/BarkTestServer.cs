@@ -109,8 +109,6 @@ internal sealed class FakeEngine : ISpeechEngine
 
     public VoicePreset LoadPreset(string name) => VoicePreset.Load(Fixtures.TinyBark, name);
 
-    public int CountTokens(string text) => text.Length;
-
     public async IAsyncEnumerable<SpeechPiece> StreamAsync(string text, SpeechSettings settings, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref Started);
@@ -120,7 +118,7 @@ internal sealed class FakeEngine : ISpeechEngine
             if (Gate is not null && (i > 0 || GateFirst)) await Gate.WaitAsync(cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             float[] samples = Enumerable.Range(0, 2400).Select(k => 0.3f * MathF.Sin(k * 0.05f)).ToArray();
-            yield return new SpeechPiece(samples, 5, i, Pieces);
+            yield return new SpeechPiece(samples, 3, 5, i, Pieces);
             if (i == 0) FirstPieceSent.TrySetResult();
         }
     }

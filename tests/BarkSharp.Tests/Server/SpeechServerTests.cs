@@ -143,6 +143,51 @@ public class SpeechServerTests(TinyServerFixture fixture) : IClassFixture<TinySe
         Assert.Equal(exact.AsSpan(44).ToArray(), wav.AsSpan(44).ToArray());
     }
 
+    private const string LongText = "The first sentence is here and it goes on for a while, with a clause or two. " +
+                                    "Then a second one follows it, saying something else entirely about the weather today. " +
+                                    "A third sentence talks about the mountains, the rivers and the long roads between them. " +
+                                    "The fourth one is about dinner: soup, bread, cheese and a glass of water. " +
+                                    "And the fifth closes the paragraph, thanking everyone who listened this far.";
+
+    [Fact]
+    public async Task Long_input_streams_one_delta_per_segment_and_counts_usage_over_all()
+    {
+        string text = await (await Server.PostJsonAsync("/v1/audio/speech", JsonSerializer.Serialize(new
+        {
+            input = LongText + " " + LongText,
+            voice = "alloy",
+            stream_format = "sse",
+            response_format = "pcm",
+            seed = 1,
+        }))).Content.ReadAsStringAsync();
+        JsonElement[] events = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement).ToArray();
+        JsonElement[] deltas = events.Where(e => e.GetProperty("type").GetString() == "speech.audio.delta").ToArray();
+        Assert.True(deltas.Length >= 2, $"{deltas.Length} deltas");
+        JsonElement usage = events[^1].GetProperty("usage");
+        Assert.True(usage.GetProperty("input_tokens").GetInt32() > 40);
+        Assert.InRange(usage.GetProperty("output_tokens").GetInt32(), deltas.Length, deltas.Length * 8);
+
+        // the same request unstreamed is the concatenation of the deltas
+        byte[] streamed = deltas.SelectMany(d => Convert.FromBase64String(d.GetProperty("audio").GetString()!)).ToArray();
+        byte[] whole = await SpeakAsync(JsonSerializer.Serialize(new { input = LongText + " " + LongText, voice = "alloy", response_format = "pcm", seed = 1 }));
+        Assert.Equal(whole, streamed);
+    }
+
+    [Fact]
+    public async Task A_request_batched_with_others_gives_the_audio_it_gives_alone()
+    {
+        string Body(int seed) => JsonSerializer.Serialize(new { input = "Batch me, please.", voice = seed % 2 == 0 ? "alloy" : "v2/en_speaker_0", seed, response_format = "pcm" });
+        var alone = new Dictionary<int, byte[]>();
+        foreach (int seed in new[] { 1, 2, 3 }) alone[seed] = await SpeakAsync(Body(seed));
+        for (int attempt = 0; attempt < 5 && Server.Metrics.LargestBatch < 2; attempt++)
+        {
+            int[] seeds = [1, 2, 3, 1, 2, 3];
+            byte[][] together = await Task.WhenAll(seeds.Select(s => SpeakAsync(Body(s))));
+            for (int i = 0; i < seeds.Length; i++) Assert.Equal(alone[seeds[i]], together[i]);
+        }
+        Assert.True(Server.Metrics.LargestBatch >= 2, "no two requests shared a batch");
+    }
+
     [Fact]
     public async Task Models_are_listed_in_openai_shape()
     {
