@@ -147,6 +147,39 @@ public class ServerLimitsTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_disconnect_mid_stream_stops_the_real_generation_and_frees_its_slot()
+    {
+        await using BarkTestServer server = await BarkTestServer.StartAsync(o =>
+        {
+            o.MaxBatch = 1;
+            o.QueueSize = 0;
+            o.MaxSemanticTokens = 16;
+        });
+        var cancelled = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.Metrics.GenerationCancelled += r => cancelled.TrySetResult(r);
+        string text = string.Concat(Enumerable.Range(0, 40).Select(i => $"This is sentence number {i}, and it is long enough to be a segment of its own. "));
+
+        HttpResponseMessage response = await server.PostJsonAsync("/v1/audio/speech", JsonSerializer.Serialize(new { input = text, stream_format = "audio", response_format = "pcm", voice = "alloy" }),
+            completion: HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Stream body = await response.Content.ReadAsStreamAsync();
+        Assert.True(await body.ReadAsync(new byte[2]) > 0);   // the first segment's audio is out; the rest is being made
+        response.Dispose();
+
+        Assert.Equal("client_disconnected", await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, server.Metrics.Completed);
+        // with one slot and no queue, the next request is admitted only because the first gave its slot back
+        var clock = Stopwatch.StartNew();
+        HttpResponseMessage next = await server.PostJsonAsync("/v1/audio/speech", """{"input":"After.","voice":"alloy","response_format":"pcm"}""");
+        while (next.StatusCode == HttpStatusCode.TooManyRequests && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+            next = await server.PostJsonAsync("/v1/audio/speech", """{"input":"After.","voice":"alloy","response_format":"pcm"}""");
+        }
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    [Fact]
     public async Task Thirty_two_concurrent_requests_against_a_queue_of_eight_are_each_answered_in_bounded_time()
     {
         await using BarkTestServer server = await BarkTestServer.StartAsync(o =>
