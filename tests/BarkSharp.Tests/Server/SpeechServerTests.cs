@@ -154,8 +154,7 @@ public class SpeechServerTests(TinyServerFixture fixture) : IClassFixture<TinySe
     {
         string text = await (await Server.PostJsonAsync("/v1/audio/speech", JsonSerializer.Serialize(new
         {
-            input = LongText + " " + LongText,
-            voice = "alloy",
+            input = LongText,
             stream_format = "sse",
             response_format = "pcm",
             seed = 1,
@@ -164,12 +163,12 @@ public class SpeechServerTests(TinyServerFixture fixture) : IClassFixture<TinySe
         JsonElement[] deltas = events.Where(e => e.GetProperty("type").GetString() == "speech.audio.delta").ToArray();
         Assert.True(deltas.Length >= 2, $"{deltas.Length} deltas");
         JsonElement usage = events[^1].GetProperty("usage");
-        Assert.True(usage.GetProperty("input_tokens").GetInt32() > 40);
+        Assert.True(usage.GetProperty("input_tokens").GetInt32() > 20);
         Assert.InRange(usage.GetProperty("output_tokens").GetInt32(), deltas.Length, deltas.Length * 8);
 
         // the same request unstreamed is the concatenation of the deltas
         byte[] streamed = deltas.SelectMany(d => Convert.FromBase64String(d.GetProperty("audio").GetString()!)).ToArray();
-        byte[] whole = await SpeakAsync(JsonSerializer.Serialize(new { input = LongText + " " + LongText, voice = "alloy", response_format = "pcm", seed = 1 }));
+        byte[] whole = await SpeakAsync(JsonSerializer.Serialize(new { input = LongText, response_format = "pcm", seed = 1 }));
         Assert.Equal(whole, streamed);
     }
 
