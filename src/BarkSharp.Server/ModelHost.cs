@@ -34,7 +34,13 @@ internal sealed class ModelHost(IOptions<BarkServerOptions> options, ILoggerFact
     /// <summary>Builds the engine; replaced by tests. Default: the model and processor from <see cref="BarkServerOptions.Model"/>.</summary>
     internal Func<BarkServerOptions, CancellationToken, Task<ISpeechEngine>>? EngineFactory { get; set; }
 
-    public ModelState State { get; private set; } = ModelState.Loading;
+    private volatile ModelState _state = ModelState.Loading;
+
+    public ModelState State
+    {
+        get => _state;
+        private set => _state = value;
+    }
 
     /// <summary>The loaded model's reason for failing, when <see cref="State"/> is <see cref="ModelState.Failed"/>.</summary>
     public string? Failure => _failure;

@@ -73,9 +73,9 @@ internal static class SpeechEndpoint
                 }
                 throw deadline.IsCancellationRequested ? DeadlineError(options) : new ApiError(503, "The server is shutting down.", "server_error", "shutting_down");
             }
-            catch (BarkException e)
+            catch (BarkInputException e)
             {
-                // input the processor or a generator refuses: the client's to fix
+                // input the segmenter, the processor or a generator refuses: the client's to fix
                 ApiError error = ApiError.BadRequest(e.Message, "input", "invalid_input");
                 if (!context.Response.HasStarted) throw error;
                 await TryWriteSseErrorAsync(context, request, error);

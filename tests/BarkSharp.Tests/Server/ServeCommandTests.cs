@@ -60,3 +60,23 @@ public partial class ServeCommandTests
         Assert.Contains("MaxBatch", error.ToString());
     }
 }
+
+public class ServerConfigurationTests
+{
+    [Fact]
+    public async Task Settings_come_from_aspnet_configuration_and_the_voice_table_keeps_its_defaults()
+    {
+        await using Microsoft.AspNetCore.Builder.WebApplication app = BarkSharp.Server.BarkServerHost.Build(
+            ["--Bark:MaxBatch=7", "--Bark:QueueSize=3", "--Bark:VoiceMap:ALLOY=v2/en_speaker_0", "--Bark:ApiKeys:0=k", "--Bark:RequestTimeout=00:00:42"],
+            "http://127.0.0.1:0", o => o.Model = Fixtures.TinyBark);
+        var options = ((Microsoft.Extensions.Options.IOptions<BarkSharp.Server.BarkServerOptions>)app.Services.GetService(typeof(Microsoft.Extensions.Options.IOptions<BarkSharp.Server.BarkServerOptions>))!).Value;
+        Assert.Equal(7, options.MaxBatch);
+        Assert.Equal(3, options.QueueSize);
+        Assert.Equal(["k"], options.ApiKeys);
+        Assert.Equal(TimeSpan.FromSeconds(42), options.RequestTimeout);
+        Assert.Equal("v2/en_speaker_0", options.VoiceMap["alloy"]);
+        Assert.Equal("v2/en_speaker_1", options.VoiceMap["Ash"]);
+        Assert.Equal(11, options.VoiceMap.Count);
+        Assert.Equal("tiny-bark", options.ResolvedModelId);
+    }
+}
