@@ -33,9 +33,17 @@ public static class Program
     /// when given, and environment variables through <paramref name="environment"/> (the process environment when null).
     /// </summary>
     /// <returns>The exit code; see <see cref="ExitCodes"/>.</returns>
+    /// <param name="args">The command line.</param>
+    /// <param name="output">Results.</param>
+    /// <param name="error">Progress and errors.</param>
+    /// <param name="input">Standard input, or null for a terminal.</param>
+    /// <param name="environment">Environment variables.</param>
+    /// <param name="standardOutput">Where audio written with <c>-o -</c> goes (binary standard output), or null when there is none.</param>
+    /// <param name="cancellationToken">Cancels the command as Ctrl+C does.</param>
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TextReader? input = null,
-        Func<string, string?>? environment = null, CancellationToken cancellationToken = default) =>
-        RunAsync(args, new CliContext(output, error, input, environment ?? Environment.GetEnvironmentVariable, isTerminal: false), cancellationToken);
+        Func<string, string?>? environment = null, Stream? standardOutput = null, CancellationToken cancellationToken = default) =>
+        RunAsync(args, new CliContext(output, error, input, environment ?? Environment.GetEnvironmentVariable, isTerminal: false,
+            standardOutput is null ? null : () => standardOutput), cancellationToken);
 
     private static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken)
     {

@@ -17,6 +17,12 @@ internal abstract class ProgressView
 
     public static ProgressView Create(CliContext context) => context.IsTerminal ? new LiveView() : new PlainView(context.Error);
 
+    /// <summary>A segment of a long text is ready.</summary>
+    public abstract void Segment(Speech.AudioChunk chunk);
+
+    /// <summary>A one-line remark (how a long text is cut).</summary>
+    public abstract void Note(string message);
+
     /// <summary>Runs <paramref name="work"/> while the view is shown.</summary>
     public abstract Task<T> RunAsync<T>(Func<Task<T>> work);
 
@@ -52,6 +58,21 @@ internal abstract class ProgressView
         public override IProgress<BarkProgress> Generation => this;
 
         public override Task<T> RunAsync<T>(Func<Task<T>> work) => work();
+
+        public override void Segment(Speech.AudioChunk chunk)
+        {
+            lock (_lock)
+            {
+                error.WriteLine($"segment {chunk.SegmentIndex + 1}/{chunk.SegmentCount} ready after {chunk.Elapsed.TotalSeconds:F2} s: " +
+                                $"{chunk.EndSeconds - chunk.StartSeconds:F2} s of audio");
+                _current = null;
+            }
+        }
+
+        public override void Note(string message)
+        {
+            lock (_lock) error.WriteLine(message);
+        }
 
         public void Report(DownloadProgress p)
         {
@@ -120,6 +141,17 @@ internal abstract class ProgressView
                     }
                 });
 
+        public override void Segment(Speech.AudioChunk chunk)
+        {
+            ProgressTask? task = Task("segments", "segments", chunk.SegmentCount);
+            if (task is null) return;
+            task.MaxValue = chunk.SegmentCount;
+            task.Value = chunk.SegmentIndex + 1;
+            task.Description = $"segments  {chunk.SegmentIndex + 1}/{chunk.SegmentCount}  ({chunk.Elapsed.TotalSeconds:F1} s)";
+        }
+
+        public override void Note(string message) => Task("note", Markup.Escape(message), 1)?.StopTask();
+
         public void Report(DownloadProgress p)
         {
             ProgressTask? task = Task("download " + p.FileName, Markup.Escape(p.FileName), p.TotalBytes ?? 0);
@@ -137,7 +169,8 @@ internal abstract class ProgressView
             if (task is null) return;
             lock (_lock)
                 foreach ((string key, ProgressTask other) in _tasks)
-                    if (key != name && !key.StartsWith("download ", StringComparison.Ordinal) && !other.IsFinished) other.Value = other.MaxValue;
+                    if (key != name && key is not ("segments" or "note") && !key.StartsWith("download ", StringComparison.Ordinal) && !other.IsFinished)
+                        other.Value = other.MaxValue;
             task.MaxValue = Math.Max(1, p.Total);
             task.Value = p.Step;
             task.Description = $"{name}  {p.Step}/{p.Total}  {p.TokensPerSecond:F0} tokens/s";

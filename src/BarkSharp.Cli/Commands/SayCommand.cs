@@ -1,13 +1,15 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
+using BarkSharp.Audio;
 using BarkSharp.Generation;
 using BarkSharp.IO;
+using BarkSharp.Speech;
 
 namespace BarkSharp.Cli.Commands;
 
-/// <summary><c>bark say</c>: text → WAV, with per-stage statistics afterwards.</summary>
-internal static class SayCommand
+/// <summary><c>bark say</c>: text of any length → audio (a file or standard output, streamed per segment), with statistics afterwards.</summary>
+internal static partial class SayCommand
 {
     public static Command Create(CliContext context)
     {
@@ -18,7 +20,7 @@ internal static class SayCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var file = new Option<string?>("--file", "-f") { Description = "Read the text from this file ('-' for stdin); with --batch, one sample per non-empty line.", HelpName = "FILE" };
-        var output = new Option<string>("--output", "-o") { Description = "The WAV file to write (with --batch: OUT_0.wav, OUT_1.wav, …).", DefaultValueFactory = _ => "bark.wav", HelpName = "OUT" };
+        var output = new Option<string>("--output", "-o") { Description = "The audio file to write, or - for standard output (with --batch: OUT_0.wav, OUT_1.wav, …).", DefaultValueFactory = _ => "bark.wav", HelpName = "OUT" };
         var model = new ModelSelection();
         var voice = new Option<string?>("--voice", "-v") { Description = "Voice preset name (see 'bark voices', e.g. v2/en_speaker_6) or a .npz voice prompt.", HelpName = "VOICE" };
         var seed = NumberOption.Whole("--seed", "Random seed; the same seed gives the same audio. Default: a random one, printed.", ulong.MinValue, ulong.MaxValue);
@@ -28,7 +30,32 @@ internal static class SayCommand
         var fineTemp = NumberOption.Real("--fine-temp", "Sampling temperature of the fine stage (checkpoint default 0.5).", 0, 10, "T");
         var minEosP = NumberOption.Real("--min-eos-p", "End the semantic stage once the end token's probability exceeds this (e.g. 0.2); default: only when it wins.", 0, 1, "P");
         var maxSemantic = NumberOption.Whole("--max-semantic-tokens", "At most this many semantic tokens (Transformers' semantic_max_new_tokens; 768 ≈ 14 s of audio).", 1, int.MaxValue);
-        var format = FormatOption();
+        var format = new Option<string?>("--format")
+        {
+            Description = "Audio format: wav (16-bit, default), float32 (32-bit float WAV), raw (headerless signed 16-bit little-endian mono, " +
+                          "for aplay -f S16_LE -r 24000 -c 1) or opus (Ogg Opus). Default: from the output's extension (.opus, .raw/.pcm), else wav.",
+            HelpName = "wav|float32|raw|opus",
+            CustomParser = r => r.Tokens.Single().Value.ToLowerInvariant() is var name && name is "wav" or "pcm16" or "float32" or "raw" or "pcm" or "opus"
+                ? name
+                : FailFormat(r, $"--format must be wav, float32, raw or opus, not '{r.Tokens.Single().Value}'."),
+        };
+        var stream = new Option<bool>("--stream") { Description = "Write and flush the audio segment by segment as it is generated (always on with -o -); WAV sizes are then 0xFFFFFFFF." };
+        var voiceMode = new Option<string>("--voice-mode")
+        {
+            Description = "How segments of a long text keep one voice: fixed (every segment from the voice; batched) or chained (each continues the previous segment).",
+            DefaultValueFactory = _ => "fixed",
+            HelpName = "fixed|chained",
+        };
+        voiceMode.AcceptOnlyFromAmong("fixed", "chained");
+        var gap = NumberOption.Real("--gap", "Seconds of silence between segments (default 0.25).", 0, 10, "SECONDS");
+        var segmentTokens = NumberOption.Whole("--segment-tokens", "Most tokens per segment (default 40, about 10 s of speech).", 1, BarkProcessor.SemanticTextLength);
+        var segmentBatch = NumberOption.Whole("--segment-batch", "Segments generated together in one batch (default 4; the first always runs alone).", 1, 64);
+        var json = new Option<string?>("--json")
+        {
+            Description = "Print a JSON report (segments with their text spans and times, time to first audio, totals) to stdout, or to FILE when given.",
+            Arity = ArgumentArity.ZeroOrOne,
+            HelpName = "FILE",
+        };
         var threads = NumberOption.Whole("--threads", "Threads to use (default: all cores). Results do not depend on it.", 1, 4096);
         var saveVoice = new Option<string?>("--save-voice") { Description = "Also write the generated voice as a suno-format .npz prompt, usable with --voice.", HelpName = "NPZ" };
         var weights = new Option<string?>("--weights") { Description = "Store the transformer weights as f32, bf16, f16 or int8 (default: the checkpoint's type). Smaller types decode faster.", HelpName = "TYPE" };
@@ -38,9 +65,12 @@ internal static class SayCommand
         var lowMemory = new Option<bool>("--low-memory") { Description = "Keep only the running stage's weights in memory (slower: each stage reads its weights again)." };
         var batch = new Option<bool>("--batch") { Description = "Generate every TEXT argument, or every line of -f FILE, as one sample of a single batch." };
 
-        var command = new Command("say", "Speak text into a WAV file.\nExample: bark say \"Hello from Bark\" -o hello.wav --voice v2/en_speaker_6")
+        var command = new Command("say", "Speak text of any length into an audio file or standard output. Long text is cut into segments spoken in one voice.\n" +
+                                         "Example: bark say \"Hello from Bark\" -o hello.wav --voice v2/en_speaker_6\n" +
+                                         "         bark say -f story.txt -o - --format raw | aplay -f S16_LE -r 24000 -c 1")
         {
-            text, file, output, voice, seed, greedy, textTemp, waveformTemp, fineTemp, minEosP, maxSemantic, format, threads, saveVoice, batch, weights, kvCache, lowMemory,
+            text, file, output, voice, seed, greedy, textTemp, waveformTemp, fineTemp, minEosP, maxSemantic, format, stream, voiceMode, gap, segmentTokens, segmentBatch, json,
+            threads, saveVoice, batch, weights, kvCache, lowMemory,
         };
         model.AddTo(command);
 
@@ -52,6 +82,25 @@ internal static class SayCommand
             int? threadCount = result.GetValue(threads);
             if (threadCount is < 1) throw new CliException(ExitCodes.Usage, "--threads must be at least 1.");
             string outPath = result.GetValue(output)!;
+            var weightType = result.GetValue(weights) is { } w ? Diagnostics.BarkBenchmark.ParseWeightType(w) : Tensors.WeightType.Auto;
+            var kvCacheType = result.GetValue(kvCache) is { } k ? Diagnostics.BarkBenchmark.ParseKvCacheType(k) : KvCacheType.Auto;
+            AudioFormat audioFormat = ChooseFormat(result.GetValue(format), outPath);
+            if (!isBatch)
+            {
+                var request = new LongFormRequest(texts[0], outPath, audioFormat, outPath == "-" || result.GetValue(stream),
+                    result.GetResult(json) is null ? null : result.GetValue(json) ?? "-", result.GetValue(saveVoice), result.GetValue(voice),
+                    new SpeechOptions
+                    {
+                        VoiceMode = result.GetValue(voiceMode) == "chained" ? VoiceMode.Chained : VoiceMode.Fixed,
+                        GapSeconds = result.GetValue(gap) ?? 0.25,
+                        MaxBatchSize = result.GetValue(segmentBatch) ?? 4,
+                        Segmentation = new TextSegmenterOptions { MaxTokens = result.GetValue(segmentTokens) ?? new TextSegmenterOptions().MaxTokens },
+                        Generation = options,
+                    });
+                return await LongFormAsync(context, result, model, request, threadCount, weightType, kvCacheType, result.GetValue(lowMemory), cancellationToken);
+            }
+            if (outPath == "-" || audioFormat is not (AudioFormat.Wav or AudioFormat.WavFloat32))
+                throw new CliException(ExitCodes.Usage, "--batch writes one WAV file per sample; it cannot write to standard output or in raw or opus format.");
             string? voicePath = result.GetValue(saveVoice);
             string[] wavPaths = OutputPaths(outPath, texts.Count, isBatch);
             string[]? npzPaths = voicePath is null ? null : OutputPaths(voicePath, texts.Count, isBatch);
@@ -70,8 +119,6 @@ internal static class SayCommand
             int semanticLimit = int.MaxValue;
             BarkGeneration generation = await view.RunAsync(async () =>
             {
-                var weightType = result.GetValue(weights) is { } w ? Diagnostics.BarkBenchmark.ParseWeightType(w) : Tensors.WeightType.Auto;
-                var kvCacheType = result.GetValue(kvCache) is { } k ? Diagnostics.BarkBenchmark.ParseKvCacheType(k) : KvCacheType.Auto;
                 using BarkModel bark = await model.LoadModelAsync(result, context, view, threadCount, cancellationToken, weightType, kvCacheType, result.GetValue(lowMemory));
                 semanticLimit = bark.MaxSemanticTokens;
                 return await bark.GenerateAsync(inputs, options, view.Generation, cancellationToken);
@@ -81,7 +128,7 @@ internal static class SayCommand
                                                    $"{semanticLimit} generated tokens after the text (its block size less the {BarkProcessor.SemanticTextLength} text positions).");
 
             cancellationToken.ThrowIfCancellationRequested();
-            WavFormat wavFormat = result.GetValue(format);
+            WavFormat wavFormat = audioFormat == AudioFormat.WavFloat32 ? WavFormat.Float32 : WavFormat.Pcm16;
             for (int i = 0; i < texts.Count; i++)
             {
                 OutputFiles.Write(wavPaths[i], path => WavWriter.Write(path, generation.Audio[i], generation.SampleRate, wavFormat));
@@ -114,6 +161,12 @@ internal static class SayCommand
     };
 
     public static string FormatName(WavFormat format) => format == WavFormat.Float32 ? "float32" : "pcm16";
+
+    private static string? FailFormat(System.CommandLine.Parsing.ArgumentResult result, string message)
+    {
+        result.AddError(message);
+        return null;
+    }
 
     private static WavFormat Fail(System.CommandLine.Parsing.ArgumentResult result, string message)
     {

@@ -131,7 +131,7 @@ public sealed class SpeechGenerator : IDisposable
     private sealed class Run(SpeechGenerator owner, IReadOnlyList<TextSegment> segments, SpeechOptions options, IProgress<SpeechProgress>? progress,
         Stopwatch clock, CancellationToken cancellationToken)
     {
-        private readonly BarkGenerationOptions _generation = options.SegmentOptions;
+        private readonly BarkGenerationOptions _generation = segments.Count > 1 ? options.SegmentOptions : options.Generation;
         private long _samples;
 
         /// <summary>Queues segments <c>[from, from + count)</c> (clipped to the text) with <paramref name="voice"/>.</summary>
@@ -153,23 +153,23 @@ public sealed class SpeechGenerator : IDisposable
             int gap = index == 0 ? 0 : (int)Math.Round(options.GapSeconds * rate);
             var samples = new float[gap + output.Audio.Length];
             output.Audio.CopyTo(samples, gap);
-            Fade(samples.AsSpan(gap), (int)Math.Round(options.FadeSeconds * rate));
+            int fade = (int)Math.Round(options.FadeSeconds * rate);
+            Fade(samples.AsSpan(gap), index > 0 ? fade : 0, index < segments.Count - 1 ? fade : 0);
             var chunk = new AudioChunk(segments[index], segments.Count, samples, gap, rate, _samples, output, clock.Elapsed);
             _samples += samples.Length;
             return chunk;
         }
 
-        /// <summary>Raised-cosine fade over the first and last <paramref name="length"/> samples.</summary>
-        private static void Fade(Span<float> audio, int length)
+        /// <summary>Raised-cosine fades over the first <paramref name="fadeIn"/> and the last <paramref name="fadeOut"/> samples (only at joins).</summary>
+        private static void Fade(Span<float> audio, int fadeIn, int fadeOut)
         {
-            length = Math.Min(length, audio.Length / 2);
-            for (int i = 0; i < length; i++)
-            {
-                float gain = (float)(0.5 - 0.5 * Math.Cos(Math.PI * (i + 0.5) / length));
-                audio[i] *= gain;
-                audio[^(i + 1)] *= gain;
-            }
+            fadeIn = Math.Min(fadeIn, audio.Length / 2);
+            fadeOut = Math.Min(fadeOut, audio.Length / 2);
+            for (int i = 0; i < fadeIn; i++) audio[i] *= Gain(i, fadeIn);
+            for (int i = 0; i < fadeOut; i++) audio[^(i + 1)] *= Gain(i, fadeOut);
         }
+
+        private static float Gain(int i, int length) => (float)(0.5 - 0.5 * Math.Cos(Math.PI * (i + 0.5) / length));
 
         private sealed class Progress(Action<(IReadOnlyList<int>, BarkProgress)> report) : IProgress<(IReadOnlyList<int>, BarkProgress)>
         {

@@ -6,9 +6,11 @@ namespace BarkSharp.Speech;
 public sealed record SpeechOptions
 {
     /// <summary>
-    /// The min_eos_p each segment uses when <see cref="BarkGenerationOptions.MinEosP"/> is not set: 0.05, the value of
-    /// suno's long-form notebook. A segment is a sentence or two, and with only "stop when the end token wins" Bark
-    /// tends to go on babbling after the text; a low threshold ends the segment once the end token becomes plausible.
+    /// The min_eos_p each segment of a text of two or more segments uses when <see cref="BarkGenerationOptions.MinEosP"/>
+    /// is not set: 0.05, the value of suno's long-form notebook. A segment is a sentence or two, and with only "stop when
+    /// the end token wins" Bark tends to go on babbling after the text; a low threshold ends the segment once the end
+    /// token becomes plausible. A text that fits one segment keeps the stock behaviour, so it is spoken exactly as
+    /// <see cref="BarkModel.Generate"/> speaks it.
     /// </summary>
     public const double DefaultMinEosP = 0.05;
 
@@ -24,7 +26,7 @@ public sealed record SpeechOptions
     /// <summary>Silence between segments, in seconds (default 0.25).</summary>
     public double GapSeconds { get; init; } = 0.25;
 
-    /// <summary>Fade-in and fade-out at each segment's edges, in seconds (default 0.01), so joins do not click.</summary>
+    /// <summary>Fade-out and fade-in on both sides of each join between segments, in seconds (default 0.01), so joins do not click. The text's very start and end are not faded.</summary>
     public double FadeSeconds { get; init; } = 0.01;
 
     /// <summary>

@@ -33,7 +33,7 @@ public sealed class CliTests : IDisposable
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int code = await Program.RunAsync(args, output, error, stdin is null ? null : new StringReader(stdin), _env.GetValueOrDefault, cancellationToken);
+        int code = await Program.RunAsync(args, output, error, stdin is null ? null : new StringReader(stdin), _env.GetValueOrDefault, cancellationToken: cancellationToken);
         return (code, output.ToString(), error.ToString());
     }
 
@@ -222,7 +222,7 @@ public sealed class CliTests : IDisposable
 
         (code, _, err) = await Run(Say(Out("x.wav"), "Hello", "--format", "mp3"));
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains("pcm16 or float32", err);
+        Assert.Contains("--format must be wav, float32, raw or opus, not 'mp3'", err);
 
         _env["HF_HUB_OFFLINE"] = "1";
         (code, _, err) = await Run(["say", "Hello", "-o", Out("x.wav")]);

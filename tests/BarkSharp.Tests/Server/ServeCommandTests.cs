@@ -20,7 +20,7 @@ public partial class ServeCommandTests
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var env = new Dictionary<string, string?> { ["BARK_API_KEYS"] = "env-key, other" };
         Task<int> run = Program.RunAsync(["serve", "--model", Fixtures.TinyBark, "--port", "0", "--api-key", "cli-key", "--voices-dir", voices,
-            "--max-semantic-tokens", "8", "--queue", "3", "--threads", "1"], TextWriter.Synchronized(output), TextWriter.Synchronized(error), null, env.GetValueOrDefault, stop.Token);
+            "--max-semantic-tokens", "8", "--queue", "3", "--threads", "1"], TextWriter.Synchronized(output), TextWriter.Synchronized(error), null, env.GetValueOrDefault, cancellationToken: stop.Token);
         try
         {
             Uri? address = null;
