@@ -250,7 +250,17 @@ public sealed class BarkModel : IDisposable
     /// <exception cref="BarkInputException">A segment has no text ids, or an option is invalid.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; stops within one decode step.</exception>
     public SegmentOutput[] GenerateSegments(IReadOnlyList<SegmentRequest> segments, BarkGenerationOptions? options = null,
-        IProgress<BarkProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<BarkProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        GenerateWithdrawableSegments(segments, options, progress, cancellationToken, withdrawn: null)!;
+
+    /// <summary>
+    /// <see cref="GenerateSegments(IReadOnlyList{SegmentRequest}, BarkGenerationOptions?, IProgress{BarkProgress}?, CancellationToken)"/>
+    /// where rows can be withdrawn while the batch runs (their callers went away): a withdrawn row is dropped at the next
+    /// stage boundary (before the coarse stage, before its fine stage and codec) and its output is null. The other rows
+    /// are unaffected.
+    /// </summary>
+    internal SegmentOutput?[] GenerateWithdrawableSegments(IReadOnlyList<SegmentRequest> segments, BarkGenerationOptions? options,
+        IProgress<BarkProgress>? progress, CancellationToken cancellationToken, Func<int, bool>? withdrawn)
     {
         ArgumentNullException.ThrowIfNull(segments);
         options ??= new BarkGenerationOptions();
@@ -277,11 +287,12 @@ public sealed class BarkModel : IDisposable
         TimeSpan tSemantic = clock.Elapsed;
 
         clock.Restart();
-        var coarse = new int[batch][];
+        var coarse = new int[batch][];       // null: withdrawn
         try
         {
             CoarseGenerationConfig config = GenerationConfig.CoarseAcousticsConfig;
-            foreach (int[] rows in CoarseGroups(segments))
+            int[] live = Enumerable.Range(0, batch).Where(b => withdrawn?.Invoke(b) != true).ToArray();
+            foreach (int[] rows in CoarseGroups(segments, live))
             {
                 CoarseResult result = CoarseGenerator.Generate(CoarseAcoustics, GenerationConfig.SemanticConfig, config, GenerationConfig.CodebookSize,
                     options.ResolveCoarse(config), rows.Select(b => semantic.Tokens[b]).ToArray(),
@@ -303,7 +314,8 @@ public sealed class BarkModel : IDisposable
         {
             FineGenerationConfig config = GenerationConfig.FineAcousticsConfig;
             for (int b = 0; b < batch; b++)
-                fine[b] = FineGenerator.Generate(FineAcoustics, GenerationConfig.CoarseAcousticsConfig, config, GenerationConfig.CodebookSize,
+                if (coarse[b] is not null && withdrawn?.Invoke(b) != true)
+                    fine[b] = FineGenerator.Generate(FineAcoustics, GenerationConfig.CoarseAcousticsConfig, config, GenerationConfig.CodebookSize,
                     options.ResolveFineTemperature(config), [coarse[b]], GenerationConfig.SemanticConfig.SemanticVocabSize, segments[b].Voice?.FinePrompt,
                     RandomStreams.PerRow([segments[b].StreamSeed]), progress, cancellationToken)[0];
         }
@@ -314,25 +326,28 @@ public sealed class BarkModel : IDisposable
         TimeSpan tFine = clock.Elapsed;
 
         clock.Restart();
-        float[][] audio = DecodeCodec(fine, null, cancellationToken);
+        int[] done = Enumerable.Range(0, batch).Where(b => fine[b] is not null).ToArray();
+        float[][] decoded = DecodeCodec(done.Select(b => fine[b]).ToArray(), null, cancellationToken);
+        var audio = new float[batch][];
+        for (int i = 0; i < done.Length; i++) audio[done[i]] = decoded[i];
         TimeSpan tCodec = clock.Elapsed;
 
-        double audioSeconds = audio.Max(a => a.Length) / (double)SampleRate;
-        var timings = new BarkTimings(tSemantic, semantic.Tokens[0].Length, tCoarse, coarse.Max(c => c.Length), tFine,
-            fine.Max(f => f.Length == 0 ? 0 : f[0].Length), tCodec, audioSeconds);
+        double audioSeconds = decoded.Length == 0 ? 0 : decoded.Max(a => a.Length) / (double)SampleRate;
+        var timings = new BarkTimings(tSemantic, semantic.Tokens[0].Length, tCoarse, coarse.Max(c => c?.Length ?? 0), tFine,
+            fine.Max(f => f is null || f.Length == 0 ? 0 : f[0].Length), tCodec, audioSeconds);
         return Enumerable.Range(0, batch)
-            .Select(b => new SegmentOutput(audio[b], SampleRate, semantic.Tokens[b][..semantic.Lengths[b]], fine[b], timings, batch))
+            .Select(b => audio[b] is null ? null : new SegmentOutput(audio[b], SampleRate, semantic.Tokens[b][..semantic.Lengths[b]], fine[b], timings, batch))
             .ToArray();
     }
 
     /// <summary>Rows whose voice histories trim to the same lengths, which the coarse stage can run as one batch.</summary>
-    private IEnumerable<int[]> CoarseGroups(IReadOnlyList<SegmentRequest> segments)
+    private IEnumerable<int[]> CoarseGroups(IReadOnlyList<SegmentRequest> segments, IEnumerable<int> rows)
     {
         SemanticGenerationConfig s = GenerationConfig.SemanticConfig;
         CoarseGenerationConfig c = GenerationConfig.CoarseAcousticsConfig;
         double ratio = CoarseGenerator.Ratio(s, c);
         int maxSemanticHistory = (int)Math.Floor(c.MaxCoarseHistory / ratio);
-        return Enumerable.Range(0, segments.Count)
+        return rows
             .GroupBy(b =>
             {
                 (int[] sem, int[] coarse) = CoarseGenerator.PrepareHistory(segments[b].Voice?.SemanticPrompt, segments[b].Voice?.CoarsePrompt, c,

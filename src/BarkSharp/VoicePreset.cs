@@ -326,6 +326,8 @@ internal sealed class VoicePresetIndex
 
         string npz = nameOrPath.EndsWith(".npz", StringComparison.Ordinal) ? nameOrPath : nameOrPath + ".npz";
         if (File.Exists(npz)) return VoicePreset.FromNpz(npz);
+        if (Directory.Exists(nameOrPath))
+            throw new BarkVoiceException(nameOrPath, $"'{nameOrPath}' is a folder; a voice is a preset name (see the model's speaker_embeddings_path.json) or a suno-format .npz file.");
 
         string available = Names.Count == 0
             ? IndexPath is null ? "The model folder has no speaker_embeddings_path.json, so no preset names are known." : $"{IndexPath} lists no presets."

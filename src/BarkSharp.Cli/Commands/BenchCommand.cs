@@ -16,16 +16,37 @@ internal static class BenchCommand
         var kvCache = new Option<string>("--kv-cache") { Description = "KV cache storage: auto (f32 with f32 weights, else bf16), f32 or bf16.", DefaultValueFactory = _ => "auto" };
         kvCache.AcceptOnlyFromAmong("auto", "f32", "bf16");
         var threads = NumberOption.Whole("--threads", "Kernel threads (default: all cores).", 1, 4096);
-        var batch = NumberOption.Whole("--batch", "Sequences generated together (default 1).", 1, 1024);
+        var batch = NumberOption.Whole("--batch", "Sequences generated together (default 1; with --long-form, segments per batch, default 4).", 1, 1024);
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var longForm = new Option<bool>("--long-form")
+        {
+            Description = "Instead: speak a twelve-sentence text (about a minute of speech) through the long-form generator, segment by segment " +
+                          "and then batched; reports time to first audio, total, real-time factor and peak RSS.",
+        };
+        var segmentSeconds = NumberOption.Real("--segment-seconds", "With --long-form: seconds of speech per segment (default 5).", 0.1, 15, "S");
         var command = new Command("bench", "Time every stage on random weights of the real shapes (no download): semantic 513-position prefill + " +
             "256 decode steps, coarse 770 tokens in 60-token windows, one fine window, codec for 5.13 s of audio.")
         {
-            shape, weights, kvCache, threads, batch, json,
+            shape, weights, kvCache, threads, batch, json, longForm, segmentSeconds,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
             int t = result.GetValue(threads) ?? Environment.ProcessorCount, b = result.GetValue(batch) ?? 1;
+            var log = new Progress<string>(line => context.Error.WriteLine("bench: " + line));
+            if (result.GetValue(longForm))
+            {
+                var longOptions = new LongFormBenchmarkOptions
+                {
+                    Shape = result.GetValue(shape)!,
+                    Weights = BarkBenchmark.ParseWeightType(result.GetValue(weights)!),
+                    Threads = t,
+                    MaxBatchSize = result.GetValue(batch) ?? 4,
+                    SegmentSeconds = result.GetValue(segmentSeconds) ?? 5,
+                };
+                LongFormReport longReport = await Task.Run(() => LongFormBenchmark.Run(longOptions, log, cancellationToken), cancellationToken);
+                await context.Out.WriteLineAsync(result.GetValue(json) ? longReport.ToJson() : longReport.ToTable());
+                return ExitCodes.Success;
+            }
             var options = new BenchmarkOptions
             {
                 Shape = result.GetValue(shape)!,
@@ -34,7 +55,6 @@ internal static class BenchCommand
                 Threads = t,
                 Batch = b,
             };
-            var log = new Progress<string>(line => context.Error.WriteLine("bench: " + line));
             BenchmarkReport report = await Task.Run(() => BarkBenchmark.Run(options, log, cancellationToken), cancellationToken);
             await context.Out.WriteLineAsync(result.GetValue(json) ? report.ToJson() : FormatTable(report));
             return ExitCodes.Success;

@@ -19,8 +19,8 @@ public readonly record struct SegmentBatchInfo(int Size, TimeSpan Duration, doub
 /// </summary>
 /// <remarks>
 /// A caller that cancels gets <see cref="OperationCanceledException"/> at once; its segments are dropped if they have
-/// not started, and a running batch stops (within one decode step) once every caller in it has cancelled — a batch
-/// shared with others goes on for them. Thread-safe.
+/// not started, a running batch stops (within one decode step) once every caller in it has cancelled, and in a batch
+/// shared with others its rows are dropped at the next stage boundary while the others go on. Thread-safe.
 /// </remarks>
 public sealed partial class SegmentBatcher : IAsyncDisposable, IDisposable
 {
@@ -137,9 +137,15 @@ public sealed partial class SegmentBatcher : IAsyncDisposable, IDisposable
         var progress = new FanOut(batch);
         try
         {
-            SegmentOutput[] outputs = _model.GenerateSegments(batch.Select(p => p.Segment).ToArray(), batch[0].Options, progress, cancel.Token);
-            for (int i = 0; i < batch.Count; i++) batch[i].Call.Complete(batch[i].Index, outputs[i]);
-            double audio = outputs.Sum(o => o.Audio.Length / (double)o.SampleRate);
+            // A caller that goes away mid-batch has its rows dropped at the next stage boundary; the others go on.
+            SegmentOutput?[] outputs = _model.GenerateWithdrawableSegments(batch.Select(p => p.Segment).ToArray(), batch[0].Options, progress, cancel.Token,
+                withdrawn: i => batch[i].Token.IsCancellationRequested);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                if (outputs[i] is { } output) batch[i].Call.Complete(batch[i].Index, output);
+                else batch[i].Call.Result.TrySetCanceled(batch[i].Token);
+            }
+            double audio = outputs.Sum(o => o is null ? 0 : o.Audio.Length / (double)o.SampleRate);
             LogBatch(_logger, batch.Count, clock.Elapsed.TotalSeconds, audio);
             BatchCompleted?.Invoke(new SegmentBatchInfo(batch.Count, clock.Elapsed, audio, false));
         }

@@ -1,0 +1,33 @@
+using System.Text.Json;
+using BarkSharp.Configuration;
+using BarkSharp.Diagnostics;
+
+namespace BarkSharp.Tests.Diagnostics;
+
+public class LongFormBenchmarkTests
+{
+    /// <summary>The long-form workload runs (narrow shapes, short segments) and both passes speak the same text into the same audio length.</summary>
+    [Fact]
+    public void Long_form_workload_reports_both_runs()
+    {
+        BarkConfig small = BarkConfig.BarkSmall;
+        var narrow = small with
+        {
+            SemanticConfig = small.SemanticConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
+            CoarseAcousticsConfig = small.CoarseAcousticsConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
+            FineAcousticsConfig = small.FineAcousticsConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
+            CodecConfig = small.CodecConfig with { NumFilters = 2, HiddenSize = 16, CodebookDim = 16 },
+        };
+        LongFormReport report = LongFormBenchmark.Run(new LongFormBenchmarkOptions { ConfigOverride = narrow, Threads = 2, SegmentSeconds = 0.2, MaxBatchSize = 4 });
+        Assert.Equal(2, report.Runs.Count);
+        Assert.Equal([1, 4], report.Runs.Select(r => r.MaxBatchSize));
+        Assert.All(report.Runs, r => Assert.True(r.Segments >= 10, $"{r.Segments} segments"));
+        Assert.Equal(report.Runs[0].AudioSeconds, report.Runs[1].AudioSeconds);          // same seed, same audio whatever the batching
+        Assert.All(report.Runs, r => Assert.True(r.TtfaSeconds > 0 && r.TtfaSeconds <= r.TotalSeconds));
+        Assert.All(report.Runs, r => Assert.Equal(r.Segments, r.ReadySeconds.Length));
+        Assert.Equal(10, report.SemanticTokens);
+        using JsonDocument json = JsonDocument.Parse(report.ToJson());
+        Assert.Equal(2, json.RootElement.GetProperty("runs").GetArrayLength());
+        Assert.Contains("batched / one by one", report.ToTable());
+    }
+}
