@@ -66,7 +66,7 @@ public static class BarkServerExtensions
             ILogger logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("BarkSharp.Server");
             try
             {
-                if (!context.Request.Path.StartsWithSegments("/health")) Authorize(context);
+                if (!context.Request.Path.StartsWithSegments("/health") && !Playground.PlaygroundEndpoint.IsPagePath(context.Request.Path)) Authorize(context);
                 await next(context);
                 if (!context.Response.HasStarted && context.Response.StatusCode >= 400 && context.Response.ContentLength is null or 0 && context.Response.ContentType is null)
                     await ApiError.ForStatus(context.Response.StatusCode, context.Request.Path).WriteAsync(context.Response);
@@ -90,7 +90,7 @@ public static class BarkServerExtensions
     /// <summary>
     /// Maps the server's endpoints: <c>POST /v1/audio/speech</c>, <c>GET /v1/models</c>, <c>GET /v1/models/{id}</c>,
     /// <c>GET|POST /v1/audio/voices</c>, <c>DELETE /v1/audio/voices/{id}</c>, <c>GET /health/live</c>,
-    /// <c>GET /health/ready</c> and <c>GET /metrics</c> (Prometheus). Every endpoint checks API keys and answers errors
+    /// <c>GET /health/ready</c>, <c>GET /metrics</c> (Prometheus) and the playground page at <c>GET /</c>. Every endpoint checks API keys and answers errors
     /// in OpenAI's shape on its own, so they work without <see cref="UseBarkServer"/> too.
     /// </summary>
     public static IEndpointRouteBuilder MapBarkEndpoints(this IEndpointRouteBuilder endpoints)
@@ -102,6 +102,7 @@ public static class BarkServerExtensions
         endpoints.MapGet("/v1/audio/voices", context => Handle(context, "voices", Endpoints.ListVoicesAsync));
         endpoints.MapPost("/v1/audio/voices", context => Handle(context, "voices", Endpoints.AddVoiceAsync));
         endpoints.MapDelete("/v1/audio/voices/{id}", context => Handle(context, "voices", Endpoints.DeleteVoiceAsync));
+        Playground.PlaygroundEndpoint.Map(endpoints);
         endpoints.MapGet("/health/live", context => Handle(context, "health", Endpoints.LiveAsync, authorize: false));
         endpoints.MapGet("/health/ready", context => Handle(context, "health", Endpoints.ReadyAsync, authorize: false));
         endpoints.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.Use(async (context, next) =>

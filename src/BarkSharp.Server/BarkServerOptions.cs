@@ -57,6 +57,9 @@ public sealed class BarkServerOptions
     /// <summary>Voice used when a request names none; null or empty: Bark picks a random voice (as <c>voice: "random"</c>).</summary>
     public string? DefaultVoice { get; set; }
 
+    /// <summary>Serve the playground page at <c>GET /</c> (<c>bark serve --no-playground</c> turns it off). Default true.</summary>
+    public bool Playground { get; set; } = true;
+
     /// <summary>Run one short generation after loading, before <c>/health/ready</c> turns 200. Default true.</summary>
     public bool WarmUp { get; set; } = true;
 

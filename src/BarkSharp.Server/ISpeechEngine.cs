@@ -8,7 +8,8 @@ namespace BarkSharp.Server;
 /// <param name="SemanticTokens">Semantic tokens generated for it (the usage's output tokens).</param>
 /// <param name="SegmentIndex">Index of the segment.</param>
 /// <param name="SegmentCount">Segments of the request.</param>
-internal sealed record SpeechPiece(float[] Samples, int InputTokens, int SemanticTokens, int SegmentIndex, int SegmentCount);
+/// <param name="Timings">The stage times of the batch the segment was generated in, when the engine measured them.</param>
+internal sealed record SpeechPiece(float[] Samples, int InputTokens, int SemanticTokens, int SegmentIndex, int SegmentCount, BarkTimings? Timings = null);
 
 /// <summary>What one request asks of the engine.</summary>
 /// <param name="Voice">The voice, or null: Bark picks one for the first segment and the rest keep it.</param>

@@ -105,6 +105,7 @@ internal static class SpeechEndpoint
         using AudioEncoder encoder = AudioEncoder.Create(request.Format, pending, engine.SampleRate, streaming: request.Stream != StreamMode.None);
         int inputTokens = 0, outputTokens = 0;
         bool first = true;
+        SpeechPiece? current = null;
 
         async Task SendAsync(bool final)
         {
@@ -123,6 +124,7 @@ internal static class SpeechEndpoint
                 {
                     w.WriteString("type", "speech.audio.delta");
                     w.WriteBase64String("audio", pending.GetBuffer().AsSpan(0, (int)pending.Length));
+                    if (current is not null) WriteSegment(w, current);
                 }, cancellationToken);
             else
                 await response.Body.WriteAsync(pending.GetBuffer().AsMemory(0, (int)pending.Length), cancellationToken);
@@ -134,6 +136,7 @@ internal static class SpeechEndpoint
         {
             inputTokens += piece.InputTokens;
             outputTokens += piece.SemanticTokens;
+            current = piece;
             encoder.Write(piece.Samples);
             if (request.Stream != StreamMode.None)
             {
@@ -157,6 +160,29 @@ internal static class SpeechEndpoint
             await response.Body.FlushAsync(cancellationToken);
         }
         metrics.Done(Stopwatch.GetElapsedTime(arrival), encoder.SamplesWritten / (double)engine.SampleRate);
+    }
+
+    /// <summary>
+    /// An extra field of SSE deltas (clients that know only OpenAI's fields ignore it): which segment the audio ends,
+    /// its samples, and the stage times of the batch it was generated in, in milliseconds (the playground shows them).
+    /// </summary>
+    private static void WriteSegment(Utf8JsonWriter w, SpeechPiece piece)
+    {
+        w.WriteStartObject("segment");
+        w.WriteNumber("index", piece.SegmentIndex);
+        w.WriteNumber("count", piece.SegmentCount);
+        w.WriteNumber("samples", piece.Samples.Length);
+        w.WriteNumber("semantic_tokens", piece.SemanticTokens);
+        if (piece.Timings is { } t)
+        {
+            w.WriteStartObject("timings_ms");
+            w.WriteNumber("semantic", Math.Round(t.Semantic.TotalMilliseconds, 1));
+            w.WriteNumber("coarse", Math.Round(t.Coarse.TotalMilliseconds, 1));
+            w.WriteNumber("fine", Math.Round(t.Fine.TotalMilliseconds, 1));
+            w.WriteNumber("codec", Math.Round(t.Codec.TotalMilliseconds, 1));
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
     }
 
     private static async Task WriteEventAsync(HttpResponse response, Action<Utf8JsonWriter> write, CancellationToken cancellationToken)

@@ -38,7 +38,7 @@ internal sealed class SpeechGeneratorEngine : ISpeechEngine
     {
         var options = new SpeechOptions { Voice = settings.Voice, Generation = settings.Generation, MaxBatchSize = _maxBatch };
         await foreach (AudioChunk chunk in _generator.StreamAsync(text, options, null, cancellationToken).WithCancellation(cancellationToken))
-            yield return new SpeechPiece(chunk.Samples, chunk.InputTokens, chunk.SemanticTokens, chunk.SegmentIndex, chunk.SegmentCount);
+            yield return new SpeechPiece(chunk.Samples, chunk.InputTokens, chunk.SemanticTokens, chunk.SegmentIndex, chunk.SegmentCount, chunk.Timings);
     }
 
     public async ValueTask DisposeAsync()

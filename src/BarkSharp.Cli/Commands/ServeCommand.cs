@@ -29,12 +29,13 @@ internal static class ServeCommand
         var voicesDir = new Option<string?>("--voices-dir") { Description = "Folder of uploaded voices (default ./voices).", HelpName = "FOLDER" };
         var maxInput = new Option<int?>("--max-input") { Description = "Longest input in characters (default 4096).", HelpName = "N" };
         var timeout = new Option<double?>("--timeout") { Description = "Per-request deadline in seconds, queueing included (default 300).", HelpName = "SECONDS" };
+        var noPlayground = new Option<bool>("--no-playground") { Description = "Do not serve the playground page at GET / (a page to try voices, stream speech and see stage timings)." };
         var maxSemantic = new Option<int?>("--max-semantic-tokens") { Description = "Cap the semantic tokens of every generation (about 50 per second of speech).", HelpName = "N" };
 
-        var command = new Command("serve", "Serve speech over HTTP with OpenAI's API: POST /v1/audio/speech (wav, pcm, opus; audio or SSE streaming), /v1/models, /v1/audio/voices, /health/live, /health/ready, /metrics.\n" +
+        var command = new Command("serve", "Serve speech over HTTP with OpenAI's API: POST /v1/audio/speech (wav, pcm, opus; audio or SSE streaming), /v1/models, /v1/audio/voices, /health/live, /health/ready, /metrics, and a playground page at /.\n" +
                                             "Example: bark serve --port 8000 --api-key secret")
         {
-            model, host, port, apiKeys, maxBatch, queue, weights, threads, voicesDir, maxInput, timeout, maxSemantic,
+            model, host, port, apiKeys, maxBatch, queue, weights, threads, voicesDir, maxInput, timeout, maxSemantic, noPlayground,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -60,6 +61,7 @@ internal static class ServeCommand
                     if (result.GetValue(maxInput) is { } i) o.MaxInputCharacters = i;
                     if (result.GetValue(timeout) is { } s) o.RequestTimeout = TimeSpan.FromSeconds(s);
                     if (result.GetValue(maxSemantic) is { } n) o.MaxSemanticTokens = n;
+                    if (result.GetValue(noPlayground)) o.Playground = false;
                 }, builder => builder.Logging.ClearProviders().AddSimpleConsole(c => c.SingleLine = true)
                     .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
                     .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(c => c.LogToStandardErrorThreshold = LogLevel.Trace));
