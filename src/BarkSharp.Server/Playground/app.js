@@ -19,8 +19,8 @@
     current: null,
     audioContext: null,
     sources: [],
-    playedSeconds: 0,      // audio seconds scheduled on the AudioContext by the last run
-    contextStart: 0,
+    scheduledSeconds: 0,   // seconds of audio the last run (or replay) scheduled on the AudioContext
+    contextStart: 0,       // the AudioContext time its first sample plays at
     lastError: null,
   };
   window.barkPlayground = state;
@@ -150,7 +150,7 @@
     state.sources = [];
   }
 
-  // schedules samples right after what is already queued; returns nothing, updates state.playedSeconds
+  // schedules samples right after what is already queued (or now, when playback caught up with generation)
   function schedule(samples, player) {
     const ctx = audioContext();
     const buffer = ctx.createBuffer(1, samples.length, SAMPLE_RATE);
@@ -163,12 +163,13 @@
     source.start(at);
     player.next = at + buffer.duration;
     state.sources.push(source);
-    state.playedSeconds = player.next - player.first;
+    state.scheduledSeconds += buffer.duration;
     state.contextStart = player.first;
   }
 
   function playSamples(samples) {
     stopAudio();
+    state.scheduledSeconds = 0;
     schedule(samples, { next: 0, first: null });
   }
 
@@ -398,7 +399,7 @@
       chunks: [], boundaries: [], timings: [], segmentCount: 0, ttfaMs: null, wallMs: 0, samples: new Float32Array(0), stopped: false,
     };
     state.current = run;
-    state.playedSeconds = 0;
+    state.scheduledSeconds = 0;
     const controller = new AbortController();
     run.controller = controller;
     const player = { next: 0, first: null };

@@ -83,20 +83,21 @@ public sealed class PlaygroundBrowserTests(ChromiumFixture chromium) : IClassFix
         text.Clear();
         text.SendKeys("Hello from the playground.");
         Driver.FindElement(By.CssSelector("button.tag[data-tag='[laughs]']")).Click();
-        Assert.Equal("Hello from the playground. [laughs]", text.GetDomProperty("value"));
+        text.SendKeys("\n\nA second paragraph is a second segment.");
+        Assert.Equal("Hello from the playground. [laughs]\n\nA second paragraph is a second segment.", text.GetDomProperty("value"));
         Driver.FindElement(By.Id("seed")).SendKeys("7");
 
         Driver.FindElement(By.Id("speak")).Click();
         Until(_ => State is "done" or "error" or "stopped", "the run to finish");
         Assert.True(State == "done", "run ended as " + State + ": " + Driver.FindElement(By.Id("error")).Text);
 
-        // audio went through Web Audio: seconds were scheduled and the context's clock ran
-        double played = Convert.ToDouble(Js("return window.barkPlayground.playedSeconds"));
-        Assert.True(played > 0, $"scheduled {played} s");
-        Assert.Equal("running", Js("return window.barkPlayground.audioContext.state"));
-        Until(_ => Convert.ToDouble(Js("return window.barkPlayground.audioContext.currentTime")) > 0, "the AudioContext clock to advance");
+        // audio went through Web Audio: every segment's seconds were scheduled, and the context's clock passed the start
+        double scheduled = Convert.ToDouble(Js("return window.barkPlayground.scheduledSeconds"));
         double runSeconds = Convert.ToDouble(Js("return window.barkPlayground.runs[0].samples.length / 24000"));
-        Assert.Equal(runSeconds, played, 3);
+        Assert.True(runSeconds > 0, $"run of {runSeconds} s");
+        Assert.Equal(runSeconds, scheduled, 3);
+        Assert.Equal("running", Js("return window.barkPlayground.audioContext.state"));
+        Until(_ => (bool)Js("return window.barkPlayground.audioContext.currentTime > window.barkPlayground.contextStart")!, "playback to start");
 
         // the waveform canvas is drawn: pixels in most columns, spanning many rows (normalized to the run's peak)
         var pixels = (IReadOnlyCollection<object>)Js("""
@@ -112,7 +113,9 @@ public sealed class PlaygroundBrowserTests(ChromiumFixture chromium) : IClassFix
 
         // timings: one row per segment, every stage a number, and a total row
         var rows = Driver.FindElements(By.CssSelector("#timings tbody tr"));
-        Assert.NotEmpty(rows);
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(2L, Convert.ToInt64(Js("return window.barkPlayground.runs[0].boundaries.length")));
+        Assert.Equal(2, Driver.FindElements(By.CssSelector("#segments li[data-state=done]")).Count);
         foreach (IWebElement row in rows)
         {
             var cells = row.FindElements(By.TagName("td")).Skip(1).Select(c => c.Text).ToArray();
@@ -135,7 +138,7 @@ public sealed class PlaygroundBrowserTests(ChromiumFixture chromium) : IClassFix
     {
         var gate = new SemaphoreSlim(0);
         var engine = new FakeEngine { Pieces = 5, Gate = gate, GateFirst = false };
-        await using BarkTestServer server = await BarkTestServer.StartAsync(engine: () => engine);
+        await using BarkTestServer server = await BarkTestServer.StartAsync(o => o.WarmUp = false, engine: () => engine);
         Open(server);
 
         Driver.FindElement(By.Id("speak")).Click();
@@ -159,7 +162,7 @@ public sealed class PlaygroundBrowserTests(ChromiumFixture chromium) : IClassFix
     public async Task Server_errors_are_shown_as_sent_and_voices_upload_from_the_page()
     {
         var engine = new FakeEngine { Pieces = 1 };
-        await using BarkTestServer server = await BarkTestServer.StartAsync(engine: () => engine);
+        await using BarkTestServer server = await BarkTestServer.StartAsync(o => o.WarmUp = false, engine: () => engine);
         Open(server);
 
         // a voice the server does not know (e.g. deleted since the list loaded)
@@ -193,7 +196,11 @@ public sealed class PlaygroundBrowserTests(ChromiumFixture chromium) : IClassFix
     public async Task With_api_keys_the_page_asks_for_one_and_keeps_it_in_the_tab()
     {
         var engine = new FakeEngine { Pieces = 1 };
-        await using BarkTestServer server = await BarkTestServer.StartAsync(o => o.ApiKeys = ["s3cret"], engine: () => engine);
+        await using BarkTestServer server = await BarkTestServer.StartAsync(o =>
+        {
+            o.ApiKeys = ["s3cret"];
+            o.WarmUp = false;
+        }, engine: () => engine);
         Open(server);
 
         Until(d => d.FindElement(By.Id("key-panel")).Displayed, "the key prompt");
