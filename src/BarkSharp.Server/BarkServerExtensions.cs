@@ -56,7 +56,7 @@ public static class BarkServerExtensions
     /// <summary>
     /// Adds middleware that answers every error in OpenAI's shape (unknown routes, wrong methods, unhandled exceptions
     /// — never a stack trace) and, when API keys are configured, requires <c>Authorization: Bearer KEY</c> on every
-    /// path but <c>/health/…</c>. Call before <see cref="MapBarkEndpoints"/>.
+    /// path but <c>/health/…</c> and the playground page's files. Call before <see cref="MapBarkEndpoints"/>.
     /// </summary>
     public static IApplicationBuilder UseBarkServer(this IApplicationBuilder app)
     {

@@ -22,7 +22,7 @@ public sealed class BarkServerOptions
     public string? ModelId { get; set; }
 
     /// <summary>
-    /// Bearer keys; when any is set, every endpoint but <c>/health/*</c> needs <c>Authorization: Bearer KEY</c>.
+    /// Bearer keys; when any is set, every endpoint but <c>/health/*</c> and the playground page's files (<c>/</c>, <c>/playground/*</c>) needs <c>Authorization: Bearer KEY</c>.
     /// <c>bark serve</c> also reads the comma-separated <c>BARK_API_KEYS</c> environment variable.
     /// </summary>
     public List<string> ApiKeys { get; set; } = [];

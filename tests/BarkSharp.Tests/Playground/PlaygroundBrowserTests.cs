@@ -220,6 +220,46 @@ public sealed class PlaygroundBrowserTests(ChromiumFixture chromium) : IClassFix
         Assert.Equal("done", State);
     }
 
+    [ToolFact("chromium", "chromedriver")]
+    public async Task Page_is_labelled_keyboard_usable_and_fits_a_phone()
+    {
+        var engine = new FakeEngine { Pieces = 2 };
+        await using BarkTestServer server = await BarkTestServer.StartAsync(o => o.WarmUp = false, engine: () => engine);
+        System.Drawing.Size size = Driver.Manage().Window.Size;
+        Driver.Manage().Window.Size = new System.Drawing.Size(390, 844);
+        try
+        {
+            Open(server);
+            var wide = (IReadOnlyCollection<object>)Js("""
+                return document.documentElement.scrollWidth <= window.innerWidth ? [] :
+                  [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth).map(e => e.tagName + '#' + e.id);
+                """)!;
+            Assert.True(wide.Count == 0, "the page scrolls sideways at 390 px: " + string.Join(", ", wide));
+
+            // every control has a label or an accessible name
+            var unlabelled = (IReadOnlyCollection<object>)Js("""
+                return [...document.querySelectorAll('input, select, textarea, button, canvas')]
+                  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+                  .map(e => e.outerHTML.slice(0, 80));
+                """)!;
+            Assert.Empty(unlabelled);
+            Assert.Equal("polite", Driver.FindElement(By.Id("status")).GetDomAttribute("aria-live"));
+
+            // from the text box, Tab reaches Speak; Enter on it speaks
+            Driver.FindElement(By.Id("text")).Click();
+            for (int i = 0; i < 20 && Driver.SwitchTo().ActiveElement().GetDomAttribute("id") != "speak"; i++)
+                Driver.SwitchTo().ActiveElement().SendKeys(Keys.Tab);
+            Assert.Equal("speak", Driver.SwitchTo().ActiveElement().GetDomAttribute("id"));
+            Driver.SwitchTo().ActiveElement().SendKeys(Keys.Enter);
+            Until(_ => State == "done", "the run started from the keyboard");
+            Assert.Equal(2, Driver.FindElements(By.CssSelector("#timings tbody tr")).Count);
+        }
+        finally
+        {
+            Driver.Manage().Window.Size = size;
+        }
+    }
+
     private void SaveScreenshot(string name)
     {
         string dir = Path.Combine(AppContext.BaseDirectory, "artifacts");
