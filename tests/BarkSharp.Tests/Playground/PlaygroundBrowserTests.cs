@@ -14,11 +14,16 @@ namespace BarkSharp.Tests.Playground;
 /// </summary>
 public sealed class ChromiumFixture : IDisposable
 {
-    private readonly Lazy<ChromeDriver> _driver = new(Start);
+    private readonly Lazy<ChromeDriver> _driver;
+
+    public ChromiumFixture() => _driver = new(Start);
 
     public ChromeDriver Driver => _driver.Value;
 
-    private static ChromeDriver Start()
+    /// <summary>Where the browser saves downloads.</summary>
+    public string Downloads { get; } = Fixtures.TempDir();
+
+    private ChromeDriver Start()
     {
         string driverPath = ToolFactAttribute.Find("chromedriver") ?? throw new InvalidOperationException("chromedriver is not on the PATH (.ci/run installs chromium-driver)");
         string browserPath = ToolFactAttribute.Find("chromium") ?? throw new InvalidOperationException("chromium is not on the PATH (.ci/run installs chromium)");
@@ -28,6 +33,8 @@ public sealed class ChromiumFixture : IDisposable
         var options = new ChromeOptions { BinaryLocation = browserPath };
         options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required",
             "--window-size=1000,1500", "--mute-audio", "--use-fake-device-for-media-stream");
+        options.AddUserProfilePreference("download.default_directory", Downloads);
+        options.AddUserProfilePreference("download.prompt_for_download", false);
         var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
         driver.Manage().Timeouts().AsynchronousJavaScript = TimeSpan.FromSeconds(20);
         return driver;
@@ -36,6 +43,13 @@ public sealed class ChromiumFixture : IDisposable
     public void Dispose()
     {
         if (_driver.IsValueCreated) _driver.Value.Quit();
+        try
+        {
+            Directory.Delete(Downloads, true);
+        }
+        catch (IOException)
+        {
+        }
     }
 }
 
@@ -131,6 +145,19 @@ public sealed class PlaygroundBrowserTests(ChromiumFixture chromium) : IClassFix
         Assert.Equal(1, server.Metrics.Completed);
 
         SaveScreenshot("playground.png");
+
+        // Download saves the run as a 24 kHz PCM16 WAV holding exactly the streamed samples
+        long samples = Convert.ToInt64(Js("return window.barkPlayground.runs[0].samples.length"));
+        string wav = Path.Combine(chromium.Downloads, $"bark-{Js("return window.barkPlayground.runs[0].id")}.wav");
+        File.Delete(wav);
+        Driver.FindElement(By.Id("download")).Click();
+        Until(_ => File.Exists(wav) && new FileInfo(wav).Length == 44 + 2 * samples, "the WAV download");
+        byte[] bytes = File.ReadAllBytes(wav);
+        Assert.Equal("RIFF", System.Text.Encoding.ASCII.GetString(bytes, 0, 4));
+        Assert.Equal(24_000, BitConverter.ToInt32(bytes, 24));
+        Assert.Equal(16, BitConverter.ToInt16(bytes, 34));
+        Assert.Equal(2 * samples, BitConverter.ToInt32(bytes, 40));
+        Assert.Contains(bytes.Skip(44), b => b != 0);
     }
 
     [ToolFact("chromium", "chromedriver")]
