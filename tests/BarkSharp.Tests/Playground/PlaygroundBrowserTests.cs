@@ -158,6 +158,15 @@ public sealed class PlaygroundBrowserTests(ChromiumFixture chromium) : IClassFix
         Assert.Equal(16, BitConverter.ToInt16(bytes, 34));
         Assert.Equal(2 * samples, BitConverter.ToInt32(bytes, 40));
         Assert.Contains(bytes.Skip(44), b => b != 0);
+
+        // Ogg Opus is asked of the server again with the run's seed
+        Driver.FindElement(By.CssSelector("#format option[value=opus]")).Click();
+        string ogg = Path.ChangeExtension(wav, ".ogg");
+        File.Delete(ogg);
+        Driver.FindElement(By.Id("download")).Click();
+        Until(_ => File.Exists(ogg) && new FileInfo(ogg).Length > 100, "the Ogg Opus download");
+        Assert.Equal("OggS", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(ogg), 0, 4));
+        Assert.Equal(2, server.Metrics.Completed);
     }
 
     [ToolFact("chromium", "chromedriver")]
@@ -173,6 +182,8 @@ public sealed class PlaygroundBrowserTests(ChromiumFixture chromium) : IClassFix
         Until(d => d.FindElements(By.CssSelector("#segments li[data-state=done]")).Count == 1, "the first segment to arrive");
         Assert.Equal("streaming", State);
         Assert.Contains("Segment 2 of 5: generating", Driver.FindElement(By.Id("segments")).Text);
+        // the first segment is already in Web Audio while the server still works on the second
+        Assert.Equal(0.1, Convert.ToDouble(Js("return window.barkPlayground.scheduledSeconds")), 3);
 
         Driver.FindElement(By.Id("stop")).Click();
         await engine.Cancelled.Task.WaitAsync(Wait);   // the engine's token fired: the server stopped generating
