@@ -199,7 +199,7 @@ if (args.Length > 0 && args[0] == "gelu")
 if (args.Length > 0 && args[0] == "layer")
 {
     // One bark-small layer over an 887-position causal prefill (or `layer fine`: 1024 frames, non-causal), split by
-    // kernel; `f32|bf16|f16|int8` picks the weight type, `--threads N` the threads, `--stride N` the cache's positions
+    // kernel; `f32|bf16|f16|int8` picks the weight type, `--threads N` the threads, `--reps N` the rounds (12), `--stride N` the cache's positions
     // per head (default: what KvCache allocates for 1024, an odd multiple of 16; 1024 shows the L1-set aliasing).
     bool fineLayer = args.Contains("fine");
     var type = BarkSharp.Diagnostics.BarkBenchmark.ParseWeightType(args.Skip(1).FirstOrDefault(a => a is "f32" or "bf16" or "f16" or "int8") ?? "f32");
@@ -214,7 +214,9 @@ if (args.Length > 0 && args[0] == "layer")
     int si = Array.IndexOf(args, "--stride");
     int kvStride = si > 0 ? int.Parse(args[si + 1]) : new BarkSharp.Generation.KvCache(1, 1, 1, 1, 1024).Stride;   // as the model allocates it
     float[] keys = R(12 * kvStride * 64), values = R(12 * kvStride * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
-    for (int rep = 0; rep < 12; rep++)
+    int ri = Array.IndexOf(args, "--reps"), reps = ri > 0 ? int.Parse(args[ri + 1]) : 12;
+    Console.WriteLine($"{BarkSharp.Diagnostics.MachineProbe.CpuName()}, {threads} thread(s), {type}");
+    for (int rep = 0; rep < reps; rep++)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         BarkSharp.Tensors.MatMul.Multiply(x, n, att, y, threads);

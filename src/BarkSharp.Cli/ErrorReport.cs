@@ -17,7 +17,8 @@ internal static class ErrorReport
             OperationCanceledException when cancellationToken.IsCancellationRequested => (ExitCodes.Cancelled, "cancelled; no output was written."),
             CliException c => (c.ExitCode, c.Message),
             BarkOutputException => (ExitCodes.OutputError, e.Message),
-            BarkVoiceException or BarkInputException or ArgumentException => (ExitCodes.Usage, e.Message),
+            BarkVoiceException or BarkInputException => (ExitCodes.Usage, e.Message),
+            ArgumentException a => (ExitCodes.Usage, WithoutParameterName(a)),
             BarkHubException { Kind: HubErrorKind.InvalidOptions } => (ExitCodes.Usage, e.Message),
             BarkHubException or BarkException => (ExitCodes.ModelUnavailable, e.Message),
             _ => (ExitCodes.InternalError, $"internal error ({e.GetType().Name}): {e.Message}\nThis is a bug in BarkSharp; please report it with the command you ran.\n{e.StackTrace}"),
@@ -25,4 +26,8 @@ internal static class ErrorReport
         await error.WriteLineAsync("bark: " + message);
         return code;
     }
+
+    /// <summary>An argument error's message without the " (Parameter 'name')" .NET appends: people never see code's names.</summary>
+    private static string WithoutParameterName(ArgumentException e) =>
+        e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
 }

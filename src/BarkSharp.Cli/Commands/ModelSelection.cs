@@ -68,7 +68,13 @@ internal sealed class ModelSelection
         throw new CliException(ExitCodes.Usage, $"'{model}' is neither an existing model folder nor a hub repository id (like '{DefaultModel}': organization/name).");
     }
 
-    public HubOptions Hub(ParseResult result, CliContext context) => context.Hub(result.GetValue(Revision));
+    /// <summary>The hub settings (environment and <c>--revision</c>), checked even for a local folder: the same mistake fails the same way everywhere.</summary>
+    public HubOptions Hub(ParseResult result, CliContext context)
+    {
+        HubOptions options = context.Hub(result.GetValue(Revision));
+        options.Validate();
+        return options;
+    }
 
     /// <summary>Loads the processor (tokenizer and voice index; small files, downloaded when missing).</summary>
     public BarkProcessor LoadProcessor(ParseResult result, CliContext context)
@@ -105,8 +111,8 @@ internal sealed class ModelSelection
     public async Task<string> LocalFolderAsync(ParseResult result, CliContext context, ProgressView view, CancellationToken cancellationToken)
     {
         string model = CheckedModelId(result);
-        if (Directory.Exists(model)) return model;
         HubOptions options = Hub(result, context);
+        if (Directory.Exists(model)) return model;
         using var hub = new HubClient(options);
         try
         {

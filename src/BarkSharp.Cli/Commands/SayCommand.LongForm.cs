@@ -59,7 +59,7 @@ internal static partial class SayCommand
 
             using OutputFile? file = audioToStdout ? null : OutputFile.Create(request.Output);
             Stream target = file?.Stream ?? context.OpenStandardOutput();
-            using AudioEncoder encoder = AudioEncoder.Create(request.Format, target, bark.SampleRate, streaming: request.Stream || (file?.IsStreamed ?? true));
+            using AudioEncoder encoder = AudioEncoder.Create(request.Format, target, bark.SampleRate, streaming: request.Stream);
             clock.Restart();
             var progress = new SegmentProgress(view.Generation);
             await foreach (AudioChunk chunk in speech.StreamAsync(request.Text, options, progress, cancellationToken))

@@ -327,6 +327,10 @@ public sealed record MachineReport(
     /// <summary>Int8 dot-product peak in GOP/s (AVX-VNNI), probed for int8 runs on machines that have it; else null.</summary>
     [JsonPropertyName("int8_gops")]
     public double? Int8Gops { get; init; }
+
+    /// <summary>The vector path the kernels ran (<c>AVX-512</c>, <c>AVX2</c> or <c>Vector128</c>); the FMA peak is probed on the same path.</summary>
+    [JsonPropertyName("vector_path")]
+    public string VectorPath { get; init; } = MachineProbe.VectorPath;
 }
 
 /// <summary>One stage's timing; <see cref="Gflops"/> for compute-bound stages, <see cref="Gbs"/> for decode steps.</summary>

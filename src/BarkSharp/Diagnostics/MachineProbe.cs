@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using BarkSharp.Tensors;
 
 namespace BarkSharp.Diagnostics;
 
@@ -8,10 +9,21 @@ namespace BarkSharp.Diagnostics;
 public static class MachineProbe
 {
     /// <summary>
-    /// Peak float32 FMA throughput in GFLOP/s with <paramref name="threads"/> threads, measured with independent
-    /// register-resident FMA chains of the widest vector the CPU accelerates (about 0.3 s).
+    /// The vector path BarkSharp's kernels run on this machine: <c>AVX-512</c>, <c>AVX2</c> or <c>Vector128</c> (Arm64
+    /// NEON, or x86 without AVX2, where it adds "(FMA emulated)": .NET 10 then reports no FMA instruction).
     /// </summary>
-    public static double FmaGflops(int threads) => Peak(threads, FmaLoop);
+    public static string VectorPath => Simd.Describe(Simd.Detected);
+
+    /// <summary>
+    /// Peak float32 FMA throughput in GFLOP/s with <paramref name="threads"/> threads, measured with independent
+    /// register-resident FMA chains on the kernels' own vector path (<see cref="VectorPath"/>), about 0.3 s.
+    /// </summary>
+    public static double FmaGflops(int threads) => Simd.Detected switch
+    {
+        Tensors.VectorPath.Vector512 => Peak(threads, FmaLoop<Simd512, Vector512<float>>),
+        Tensors.VectorPath.Vector256 => Peak(threads, FmaLoop<Simd256, Vector256<float>>),
+        _ => Peak(threads, FmaLoop<Simd128, Vector128<float>>),
+    };
 
     /// <summary>
     /// Peak int8 dot-product throughput in GOP/s (a multiply and an add per byte pair) with AVX-VNNI, the instruction
@@ -70,8 +82,7 @@ public static class MachineProbe
         return $"{System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture} ({Environment.ProcessorCount} logical CPUs, {VectorDescription()})";
     }
 
-    private static string VectorDescription() =>
-        Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : Vector128.IsHardwareAccelerated ? "128-bit SIMD" : "scalar";
+    private static string VectorDescription() => VectorPath;
 
     private static long VnniLoop(long iterations)
     {
@@ -92,35 +103,24 @@ public static class MachineProbe
         return iterations * 12 * 32 * 2;
     }
 
-    private static long FmaLoop(long iterations)
+    private static float s_sink;
+
+    private static unsafe long FmaLoop<TSimd, TVec>(long iterations)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
     {
-        if (Vector512.IsHardwareAccelerated)
+        TVec a0 = TSimd.Broadcast(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        TVec m = TSimd.Broadcast(0.9999999f), c = TSimd.Broadcast(1e-7f);
+        for (long i = 0; i < iterations; i++)
         {
-            Vector512<float> a0 = Vector512.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            Vector512<float> m = Vector512.Create(0.9999999f), c = Vector512.Create(1e-7f);
-            for (long i = 0; i < iterations; i++)
-            {
-                a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c);
-                a2 = Vector512.FusedMultiplyAdd(a2, m, c); a3 = Vector512.FusedMultiplyAdd(a3, m, c);
-                a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
-                a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c);
-            }
-            GC.KeepAlive(Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7));
-            return iterations * 8 * 16 * 2;
+            a0 = TSimd.Fma(a0, m, c); a1 = TSimd.Fma(a1, m, c);
+            a2 = TSimd.Fma(a2, m, c); a3 = TSimd.Fma(a3, m, c);
+            a4 = TSimd.Fma(a4, m, c); a5 = TSimd.Fma(a5, m, c);
+            a6 = TSimd.Fma(a6, m, c); a7 = TSimd.Fma(a7, m, c);
         }
-        else
-        {
-            Vector256<float> a0 = Vector256.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            Vector256<float> m = Vector256.Create(0.9999999f), c = Vector256.Create(1e-7f);
-            for (long i = 0; i < iterations; i++)
-            {
-                a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c);
-                a2 = Vector256.FusedMultiplyAdd(a2, m, c); a3 = Vector256.FusedMultiplyAdd(a3, m, c);
-                a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
-                a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c);
-            }
-            GC.KeepAlive(Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7));
-            return iterations * 8 * 8 * 2;
-        }
+        float* sum = stackalloc float[16];
+        TSimd.Store(TSimd.Add(TSimd.Add(TSimd.Add(a0, a1), TSimd.Add(a2, a3)), TSimd.Add(TSimd.Add(a4, a5), TSimd.Add(a6, a7))), sum);
+        Volatile.Write(ref s_sink, sum[0]);                 // the chains' results are used, so the loop stays
+        return iterations * 8 * TSimd.Count * 2;
     }
 }

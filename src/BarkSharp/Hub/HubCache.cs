@@ -73,9 +73,11 @@ internal sealed partial class HubCache(string root)
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
         {
             // Windows without developer mode, or a file system without links: huggingface_hub copies too.
-            string temp = snapshot + ".tmp";
-            File.Copy(blob, temp, overwrite: true);
-            File.Move(temp, snapshot, overwrite: true);
+            IO.OutputFile.Write(snapshot, target =>
+            {
+                using FileStream source = File.OpenRead(blob);
+                source.CopyTo(target);
+            });
         }
         return snapshot;
     }

@@ -32,18 +32,14 @@ public sealed partial class HubClient : IDisposable
     private readonly HubCache _cache;
     private readonly ILogger _logger;
     private readonly Dictionary<string, string> _pinnedCommits = new(StringComparer.Ordinal);
+    private bool _cacheChecked; // set once the cache folder took a probe file (a race only probes twice)
 
     /// <summary>Creates a client; null options (or null properties) take huggingface_hub's environment variables.</summary>
     /// <exception cref="BarkHubException">The hub address is not an absolute http(s) URL, the revision is not a valid name, or <c>HF_HUB_OFFLINE</c> has an unknown value (<see cref="HubErrorKind.InvalidOptions"/>).</exception>
     public HubClient(HubOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         Options = (options ?? new HubOptions()).WithDefaults();
-        if (!IsHubAddress(Options.Endpoint!))
-            throw new BarkHubException(HubErrorKind.InvalidOptions, "", null,
-                $"the hub address '{Options.Endpoint}' (HF_ENDPOINT) is not an absolute http(s) URL. Set HF_ENDPOINT to one such as {HubOptions.DefaultEndpoint} (a mirror's address), or unset it.");
-        if (!IsRevisionName(Options.Revision!))
-            throw new BarkHubException(HubErrorKind.InvalidOptions, "", null,
-                $"'{Options.Revision}' is not a revision name: a branch, tag or commit (such as main, v1.0 or a 40-character commit sha) has no empty, '.' or '..' parts, no backslash and no control characters.");
+        Options.Validate();
         _cache = new HubCache(Options.CacheDirectory!);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<HubClient>();
         _http = Options.HttpHandler is { } handler
@@ -218,8 +214,6 @@ public sealed partial class HubClient : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
-
-    private bool _cacheChecked;
 
     /// <summary>
     /// Fails before any request when the cache folder cannot take downloads (HF_HUB_CACHE pointing at a file, a

@@ -57,7 +57,7 @@ public sealed record HubOptions
     /// The options the given environment variables imply (every property set). <paramref name="environment"/> reads
     /// a variable by name; the process environment when null.
     /// </summary>
-    /// <exception cref="BarkHubException"><c>HF_HUB_OFFLINE</c> is neither a true (1, on, yes, true) nor a false (0, off, no, false) value (<see cref="HubErrorKind.InvalidOptions"/>).</exception>
+    /// <exception cref="BarkHubException"><c>HF_ENDPOINT</c> is not an absolute http(s) URL, or <c>HF_HUB_OFFLINE</c> is neither a true (1, on, yes, true) nor a false (0, off, no, false) value (<see cref="HubErrorKind.InvalidOptions"/>).</exception>
     public static HubOptions FromEnvironment(Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
@@ -82,9 +82,11 @@ public sealed record HubOptions
             }
         }
 
+        string endpoint = (Get("HF_ENDPOINT") ?? DefaultEndpoint).TrimEnd('/');
+        if (!HubClient.IsHubAddress(endpoint)) throw InvalidEndpoint(endpoint);
         return new HubOptions
         {
-            Endpoint = (Get("HF_ENDPOINT") ?? DefaultEndpoint).TrimEnd('/'),
+            Endpoint = endpoint,
             Token = token,
             CacheDirectory = ExpandHome(cache),
             Offline = ParseOffline(Get("HF_HUB_OFFLINE")),
@@ -106,6 +108,23 @@ public sealed record HubOptions
             Revision = Revision ?? DefaultRevision,
         };
     }
+
+    /// <summary>
+    /// Checks the settings that are given: <see cref="Endpoint"/> must be an absolute http(s) URL and
+    /// <see cref="Revision"/> a branch, tag or commit name (see <see cref="HubClient.IsRevisionName"/>).
+    /// <see cref="HubClient"/> calls this; call it to fail early, before any work.
+    /// </summary>
+    /// <exception cref="BarkHubException">A setting is unusable (<see cref="HubErrorKind.InvalidOptions"/>); the message says which and what to do.</exception>
+    public void Validate()
+    {
+        if (Endpoint is not null && !HubClient.IsHubAddress(Endpoint)) throw InvalidEndpoint(Endpoint);
+        if (Revision is not null && !HubClient.IsRevisionName(Revision))
+            throw new BarkHubException(HubErrorKind.InvalidOptions, "", null,
+                $"'{Revision}' is not a revision name: a branch, tag or commit (such as main, v1.0 or a 40-character commit sha) has no empty, '.' or '..' parts, no backslash and no control characters.");
+    }
+
+    internal static BarkHubException InvalidEndpoint(string endpoint) => new(HubErrorKind.InvalidOptions, "", null,
+        $"the hub address '{endpoint}' (HF_ENDPOINT) is not an absolute http(s) URL. Set HF_ENDPOINT to one such as {DefaultEndpoint} (a mirror's address), or unset it.");
 
     // huggingface_hub's _is_true: "1", "ON", "YES", "TRUE" in any case; its false values are taken too, anything else
     // (which huggingface_hub silently reads as false) is refused, so a typo does not go online unnoticed.

@@ -64,7 +64,7 @@ public sealed class OutputFile : IDisposable
         {
             try
             {
-                // No buffering: what the caller writes reaches the reader at once. FileShare.ReadWrite takes no lock.
+                // No buffering: what the caller writes reaches the reader at once; the reader keeps its own access.
                 return new OutputFile(path, target, temp: null, new FileStream(target, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -74,7 +74,9 @@ public sealed class OutputFile : IDisposable
         }
 
         string folder = System.IO.Path.GetDirectoryName(target)!;
-        string temp = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        string name = System.IO.Path.GetFileName(target);
+        // Hidden, next to the target (so the rename is atomic), and short enough for any name the target may have.
+        string temp = System.IO.Path.Combine(folder, $".{(name.Length > 200 ? name[..200] : name)}.{Guid.NewGuid().ToString("N")[..12]}.tmp");
         try
         {
             return new OutputFile(path, target, temp, new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None));
@@ -167,7 +169,8 @@ public sealed class OutputFile : IDisposable
 
     // ---------------------------------------------------------------- what the path names
 
-    private enum FileKind { Missing, Regular, Directory, Fifo, CharacterDevice, BlockDevice, Socket, Other }
+    /// <summary>What a path names (symbolic links followed).</summary>
+    internal enum FileKind { Missing, Regular, Directory, Fifo, CharacterDevice, BlockDevice, Socket, Other }
 
     /// <summary>The file that will be written (links followed) and what it is; refuses what cannot be written.</summary>
     private static (string Target, FileKind Kind) Resolve(string path)
@@ -197,6 +200,8 @@ public sealed class OutputFile : IDisposable
             throw Failure(path, "it is a symbolic link that cannot be followed (a loop?)", e);
         }
 
+        if (System.Text.Encoding.UTF8.GetByteCount(System.IO.Path.GetFileName(target)) > 255)
+            throw Failure(path, "the file name is longer than the 255 bytes a file system allows", null);
         FileKind kind = KindOf(target);
         string? refusal = kind switch
         {
@@ -216,7 +221,8 @@ public sealed class OutputFile : IDisposable
         return (target, kind);
     }
 
-    private static FileKind KindOf(string path)
+    /// <summary>What <paramref name="path"/> names, following symbolic links (Linux: from statx; elsewhere regular files, folders and /dev).</summary>
+    internal static FileKind KindOf(string path)
     {
         if (OperatingSystem.IsLinux() && StatMode(path) is { } mode)
         {

@@ -67,14 +67,12 @@ public static class Attention
             fixed (float* po = output)
             fixed (float* ps = scratch)
             {
-                var job = new Job<T, TElement>(pq, qStride, pk, pv, stride, heads, headDim, past, queryCount, causal, keyMask.IsEmpty ? null : pm, po, ps);
-                if (threads <= 1)
+                var args = new Operands<T>(pq, qStride, pk, pv, stride, heads, headDim, past, queryCount, causal, keyMask.IsEmpty ? null : pm, po, ps);
+                switch (Simd.Path)
                 {
-                    for (int h = 0; h < heads; h++) job.Head(h);
-                }
-                else
-                {
-                    Parallel.For(0, heads, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Head);
+                    case VectorPath.Vector512: KernelParallel.For(new Job<T, TElement, Simd512, Vector512<float>>(args), heads, threads); break;
+                    case VectorPath.Vector256: KernelParallel.For(new Job<T, TElement, Simd256, Vector256<float>>(args), heads, threads); break;
+                    default: KernelParallel.For(new Job<T, TElement, Simd128, Vector128<float>>(args), heads, threads); break;
                 }
             }
         }
@@ -87,15 +85,36 @@ public static class Attention
 
     private static int Padded(int positions) => (positions + 15) & ~15;
 
-    private readonly unsafe struct Job<T, TElement>(
+    /// <summary>The operands of one call (pointers stay valid while it runs).</summary>
+    private readonly unsafe struct Operands<T>(
         float* q, int qStride, T* keys, T* values, int stride, int heads, int headDim,
         int past, int queryCount, bool causal, float* keyMask, float* output, float* scratch)
         where T : unmanaged
-        where TElement : struct, IKvElement<T>
     {
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Head(int h)
+        public readonly float* Q = q, KeyMask = keyMask, Output = output, Scratch = scratch;
+        public readonly T* Keys = keys, Values = values;
+        public readonly int QStride = qStride, Stride = stride, Heads = heads, HeadDim = headDim, Past = past, QueryCount = queryCount;
+        public readonly bool Causal = causal;
+    }
+
+    private readonly unsafe struct Job<T, TElement, TSimd, TVec>(Operands<T> args) : IRangeJob
+        where T : unmanaged
+        where TElement : struct, IKvElement<T>
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        public void Run(int begin, int end)
         {
+            for (int h = begin; h < end; h++) Head(h);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Head(int h)
+        {
+            float* q = args.Q, keyMask = args.KeyMask, output = args.Output, scratch = args.Scratch;
+            T* keys = args.Keys, values = args.Values;
+            int qStride = args.QStride, stride = args.Stride, heads = args.Heads, headDim = args.HeadDim, past = args.Past, queryCount = args.QueryCount;
+            bool causal = args.Causal;
             int total = past + queryCount, padded = Padded(total);
             float scale = 1f / MathF.Sqrt(headDim);
             T* kt = keys + (long)h * headDim * stride;               // [headDim, stride]
@@ -108,7 +127,7 @@ public static class Attention
                 // Keys after a query's position would get float.MinValue and an exp of exactly 0: they are skipped
                 // (their weights are zero in the block's shared loops).
                 int longest = causal ? past + t0 + block : total;
-                if (block == QueryBlock && headDim % 16 == 0)
+                if (block == QueryBlock && headDim % TSimd.Count == 0)
                     Scores4(q + (long)t0 * qStride + h * headDim, qStride, kt, stride, headDim, longest, s, padded);
                 else
                     for (int i = 0; i < block; i++)
@@ -122,91 +141,93 @@ public static class Attention
                     float max = TensorPrimitives.Max(scores);
                     TensorPrimitives.Subtract(scores, max, scores);
                     Exp.Forward(scores, scores);
-                    TensorPrimitives.Multiply(scores, 1f / TensorPrimitives.Sum(scores), scores);
+                    TensorPrimitives.Multiply(scores, 1f / Simd.Sum(scores), scores);
                     new Span<float>(s + i * padded + length, longest - length).Clear();
                 }
                 WeightedValues(s, padded, block, longest, vh, headDim, output + (long)t0 * outStride + h * headDim, outStride);
             }
         }
 
-        /// <summary>Scores of four consecutive queries against positions <c>[0, length)</c> (rounded up to 16), sharing each key load.</summary>
+        /// <summary>Scores of four consecutive queries against positions <c>[0, length)</c> (rounded up to a vector), sharing each key load.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Scores4(float* q, int qStride, T* kt, int stride, int headDim, int length, float* s, int rowStride)
         {
+            int n = TSimd.Count;
             float* q0 = q, q1 = q + qStride, q2 = q + 2 * qStride, q3 = q + 3 * qStride;
             int j = 0;
-            for (; j + 32 <= length; j += 32)
+            for (; j + 2 * n <= length; j += 2 * n)
             {
-                // 4 queries × 32 positions: 8 chains, 2 key loads and 4 broadcasts per 8 FMAs.
-                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+                // 4 queries × 2 vectors of positions: 8 chains, 2 key loads and 4 broadcasts per 8 FMAs.
+                TVec a0 = TSimd.Zero, a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
                 T* column = kt + j;
                 for (int d = 0; d < headDim; d++)
                 {
                     T* row = column + (long)d * stride;
-                    Vector512<float> k0 = TElement.Load(row), k1 = TElement.Load(row + 16);
-                    Vector512<float> w = Vector512.Create(q0[d]);
-                    a0 = Vector512.FusedMultiplyAdd(w, k0, a0); a1 = Vector512.FusedMultiplyAdd(w, k1, a1);
-                    w = Vector512.Create(q1[d]);
-                    b0 = Vector512.FusedMultiplyAdd(w, k0, b0); b1 = Vector512.FusedMultiplyAdd(w, k1, b1);
-                    w = Vector512.Create(q2[d]);
-                    c0 = Vector512.FusedMultiplyAdd(w, k0, c0); c1 = Vector512.FusedMultiplyAdd(w, k1, c1);
-                    w = Vector512.Create(q3[d]);
-                    d0 = Vector512.FusedMultiplyAdd(w, k0, d0); d1 = Vector512.FusedMultiplyAdd(w, k1, d1);
+                    TVec k0 = TElement.Load<TSimd, TVec>(row), k1 = TElement.Load<TSimd, TVec>(row + n);
+                    TVec w = TSimd.Broadcast(q0[d]);
+                    a0 = TSimd.Fma(w, k0, a0); a1 = TSimd.Fma(w, k1, a1);
+                    w = TSimd.Broadcast(q1[d]);
+                    b0 = TSimd.Fma(w, k0, b0); b1 = TSimd.Fma(w, k1, b1);
+                    w = TSimd.Broadcast(q2[d]);
+                    c0 = TSimd.Fma(w, k0, c0); c1 = TSimd.Fma(w, k1, c1);
+                    w = TSimd.Broadcast(q3[d]);
+                    d0 = TSimd.Fma(w, k0, d0); d1 = TSimd.Fma(w, k1, d1);
                 }
-                a0.Store(s + j); a1.Store(s + j + 16);
-                b0.Store(s + rowStride + j); b1.Store(s + rowStride + j + 16);
-                c0.Store(s + 2 * rowStride + j); c1.Store(s + 2 * rowStride + j + 16);
-                d0.Store(s + 3 * rowStride + j); d1.Store(s + 3 * rowStride + j + 16);
+                TSimd.Store(a0, s + j); TSimd.Store(a1, s + j + n);
+                TSimd.Store(b0, s + rowStride + j); TSimd.Store(b1, s + rowStride + j + n);
+                TSimd.Store(c0, s + 2 * rowStride + j); TSimd.Store(c1, s + 2 * rowStride + j + n);
+                TSimd.Store(d0, s + 3 * rowStride + j); TSimd.Store(d1, s + 3 * rowStride + j + n);
             }
-            for (; j < length; j += 16)
+            for (; j < length; j += n)
             {
-                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                TVec a0 = TSimd.Zero, a1 = a0, a2 = a0, a3 = a0;
                 T* column = kt + j;
                 for (int d = 0; d < headDim; d++)
                 {
-                    Vector512<float> k = TElement.Load(column + (long)d * stride);
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[d]), k, a0);
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[d]), k, a1);
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[d]), k, a2);
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[d]), k, a3);
+                    TVec k = TElement.Load<TSimd, TVec>(column + (long)d * stride);
+                    a0 = TSimd.Fma(TSimd.Broadcast(q0[d]), k, a0);
+                    a1 = TSimd.Fma(TSimd.Broadcast(q1[d]), k, a1);
+                    a2 = TSimd.Fma(TSimd.Broadcast(q2[d]), k, a2);
+                    a3 = TSimd.Fma(TSimd.Broadcast(q3[d]), k, a3);
                 }
-                a0.Store(s + j);
-                a1.Store(s + rowStride + j);
-                a2.Store(s + 2 * rowStride + j);
-                a3.Store(s + 3 * rowStride + j);
+                TSimd.Store(a0, s + j);
+                TSimd.Store(a1, s + rowStride + j);
+                TSimd.Store(a2, s + 2 * rowStride + j);
+                TSimd.Store(a3, s + 3 * rowStride + j);
             }
         }
 
-        /// <summary>Scores of one query, four independent chains over 64 positions at a time.</summary>
+        /// <summary>Scores of one query, four independent chains over four vectors of positions at a time.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Scores1(float* qt, T* kt, int stride, int headDim, int length, float* s)
         {
+            int n = TSimd.Count;
             int j = 0;
-            for (; j + 64 <= length; j += 64)
+            for (; j + 4 * n <= length; j += 4 * n)
             {
-                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                TVec a0 = TSimd.Zero, a1 = a0, a2 = a0, a3 = a0;
                 T* column = kt + j;
                 for (int d = 0; d < headDim; d++)
                 {
-                    Vector512<float> qd = Vector512.Create(qt[d]);
+                    TVec qd = TSimd.Broadcast(qt[d]);
                     T* row = column + (long)d * stride;
-                    a0 = Vector512.FusedMultiplyAdd(qd, TElement.Load(row), a0);
-                    a1 = Vector512.FusedMultiplyAdd(qd, TElement.Load(row + 16), a1);
-                    a2 = Vector512.FusedMultiplyAdd(qd, TElement.Load(row + 32), a2);
-                    a3 = Vector512.FusedMultiplyAdd(qd, TElement.Load(row + 48), a3);
+                    a0 = TSimd.Fma(qd, TElement.Load<TSimd, TVec>(row), a0);
+                    a1 = TSimd.Fma(qd, TElement.Load<TSimd, TVec>(row + n), a1);
+                    a2 = TSimd.Fma(qd, TElement.Load<TSimd, TVec>(row + 2 * n), a2);
+                    a3 = TSimd.Fma(qd, TElement.Load<TSimd, TVec>(row + 3 * n), a3);
                 }
-                a0.Store(s + j);
-                a1.Store(s + j + 16);
-                a2.Store(s + j + 32);
-                a3.Store(s + j + 48);
+                TSimd.Store(a0, s + j);
+                TSimd.Store(a1, s + j + n);
+                TSimd.Store(a2, s + j + 2 * n);
+                TSimd.Store(a3, s + j + 3 * n);
             }
-            for (; j < length; j += 16)
+            for (; j < length; j += n)
             {
-                Vector512<float> acc = Vector512<float>.Zero;
+                TVec acc = TSimd.Zero;
                 T* column = kt + j;
                 for (int d = 0; d < headDim; d++)
-                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(qt[d]), TElement.Load(column + (long)d * stride), acc);
-                acc.Store(s + j);
+                    acc = TSimd.Fma(TSimd.Broadcast(qt[d]), TElement.Load<TSimd, TVec>(column + (long)d * stride), acc);
+                TSimd.Store(acc, s + j);
             }
         }
 
@@ -217,37 +238,41 @@ public static class Attention
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void WeightedValues(float* p, int rowStride, int block, int length, T* v, int headDim, float* o, int outStride)
         {
-            if (block == QueryBlock && headDim == 64)
+            int n = TSimd.Count;
+            if (headDim % (4 * n) == 0)
             {
-                WeightedValues4x64(p, rowStride, length, v, o, outStride);
-                return;
-            }
-            if (headDim == 64)
-            {
+                if (block == QueryBlock)
+                {
+                    for (int c = 0; c < headDim; c += 4 * n) WeightedValues4(p, rowStride, length, v + c, headDim, o + c, outStride);
+                    return;
+                }
+                // Fewer queries (a decode step has one): four vectors of columns per pass, four independent chains.
                 for (int i = 0; i < block; i++)
                 {
-                    float* pi = p + i * rowStride;
-                    Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-                    for (int j = 0; j < length; j++)
+                    float* pi = p + i * rowStride, oi = o + i * outStride;
+                    for (int c = 0; c < headDim; c += 4 * n)
                     {
-                        T* vj = v + (long)j * 64;
-                        Vector512<float> w = Vector512.Create(pi[j]);
-                        a0 = Vector512.FusedMultiplyAdd(w, TElement.Load(vj), a0);
-                        a1 = Vector512.FusedMultiplyAdd(w, TElement.Load(vj + 16), a1);
-                        a2 = Vector512.FusedMultiplyAdd(w, TElement.Load(vj + 32), a2);
-                        a3 = Vector512.FusedMultiplyAdd(w, TElement.Load(vj + 48), a3);
+                        TVec a0 = TSimd.Zero, a1 = a0, a2 = a0, a3 = a0;
+                        for (int j = 0; j < length; j++)
+                        {
+                            T* vj = v + (long)j * headDim + c;
+                            TVec w = TSimd.Broadcast(pi[j]);
+                            a0 = TSimd.Fma(w, TElement.Load<TSimd, TVec>(vj), a0);
+                            a1 = TSimd.Fma(w, TElement.Load<TSimd, TVec>(vj + n), a1);
+                            a2 = TSimd.Fma(w, TElement.Load<TSimd, TVec>(vj + 2 * n), a2);
+                            a3 = TSimd.Fma(w, TElement.Load<TSimd, TVec>(vj + 3 * n), a3);
+                        }
+                        TSimd.Store(a0, oi + c);
+                        TSimd.Store(a1, oi + c + n);
+                        TSimd.Store(a2, oi + c + 2 * n);
+                        TSimd.Store(a3, oi + c + 3 * n);
                     }
-                    float* oi = o + i * outStride;
-                    a0.Store(oi);
-                    a1.Store(oi + 16);
-                    a2.Store(oi + 32);
-                    a3.Store(oi + 48);
                 }
                 return;
             }
-            for (int c = 0; c < headDim; c += 16)
+            for (int c = 0; c < headDim; c += n)
             {
-                if (c + 16 > headDim)
+                if (c + n > headDim)
                 {
                     for (int i = 0; i < block; i++)
                         for (int d = c; d < headDim; d++)
@@ -258,54 +283,55 @@ public static class Attention
                         }
                     break;
                 }
-                Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                TVec a0 = TSimd.Zero, a1 = a0, a2 = a0, a3 = a0;
                 float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
                 for (int j = 0; j < length; j++)
                 {
-                    Vector512<float> vj = TElement.Load(v + (long)j * headDim + c);
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[j]), vj, a0);
-                    if (block > 1) a1 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[j]), vj, a1);
-                    if (block > 2) a2 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[j]), vj, a2);
-                    if (block > 3) a3 = Vector512.FusedMultiplyAdd(Vector512.Create(p3[j]), vj, a3);
+                    TVec vj = TElement.Load<TSimd, TVec>(v + (long)j * headDim + c);
+                    a0 = TSimd.Fma(TSimd.Broadcast(p0[j]), vj, a0);
+                    if (block > 1) a1 = TSimd.Fma(TSimd.Broadcast(p1[j]), vj, a1);
+                    if (block > 2) a2 = TSimd.Fma(TSimd.Broadcast(p2[j]), vj, a2);
+                    if (block > 3) a3 = TSimd.Fma(TSimd.Broadcast(p3[j]), vj, a3);
                 }
-                a0.Store(o + c);
-                if (block > 1) a1.Store(o + outStride + c);
-                if (block > 2) a2.Store(o + 2 * outStride + c);
-                if (block > 3) a3.Store(o + 3 * outStride + c);
+                TSimd.Store(a0, o + c);
+                if (block > 1) TSimd.Store(a1, o + outStride + c);
+                if (block > 2) TSimd.Store(a2, o + 2 * outStride + c);
+                if (block > 3) TSimd.Store(a3, o + 3 * outStride + c);
             }
         }
 
-        /// <summary>The common case of <see cref="WeightedValues"/>: four queries, 64-wide heads, sixteen chains; same order per output.</summary>
+        /// <summary>
+        /// The common case of <see cref="WeightedValues"/>: four queries × four vectors of a head's columns, sixteen
+        /// chains (a 64-wide head in one pass with AVX-512); same order per output.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightedValues4x64(float* p, int rowStride, int length, T* v, float* o, int outStride)
+        private static void WeightedValues4(float* p, int rowStride, int length, T* v, int headDim, float* o, int outStride)
         {
-            Vector512<float> a00 = Vector512<float>.Zero, a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-            Vector512<float> a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+            int n = TSimd.Count;
+            TVec a00 = TSimd.Zero, a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            TVec a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
             float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
             for (int j = 0; j < length; j++)
             {
-                T* vj = v + (long)j * 64;
-                Vector512<float> v0 = TElement.Load(vj), v1 = TElement.Load(vj + 16), v2 = TElement.Load(vj + 32), v3 = TElement.Load(vj + 48);
-                Vector512<float> w = Vector512.Create(p0[j]);
-                a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01);
-                a02 = Vector512.FusedMultiplyAdd(w, v2, a02); a03 = Vector512.FusedMultiplyAdd(w, v3, a03);
-                w = Vector512.Create(p1[j]);
-                a10 = Vector512.FusedMultiplyAdd(w, v0, a10); a11 = Vector512.FusedMultiplyAdd(w, v1, a11);
-                a12 = Vector512.FusedMultiplyAdd(w, v2, a12); a13 = Vector512.FusedMultiplyAdd(w, v3, a13);
-                w = Vector512.Create(p2[j]);
-                a20 = Vector512.FusedMultiplyAdd(w, v0, a20); a21 = Vector512.FusedMultiplyAdd(w, v1, a21);
-                a22 = Vector512.FusedMultiplyAdd(w, v2, a22); a23 = Vector512.FusedMultiplyAdd(w, v3, a23);
-                w = Vector512.Create(p3[j]);
-                a30 = Vector512.FusedMultiplyAdd(w, v0, a30); a31 = Vector512.FusedMultiplyAdd(w, v1, a31);
-                a32 = Vector512.FusedMultiplyAdd(w, v2, a32); a33 = Vector512.FusedMultiplyAdd(w, v3, a33);
+                T* vj = v + (long)j * headDim;
+                TVec v0 = TElement.Load<TSimd, TVec>(vj), v1 = TElement.Load<TSimd, TVec>(vj + n);
+                TVec v2 = TElement.Load<TSimd, TVec>(vj + 2 * n), v3 = TElement.Load<TSimd, TVec>(vj + 3 * n);
+                TVec w = TSimd.Broadcast(p0[j]);
+                a00 = TSimd.Fma(w, v0, a00); a01 = TSimd.Fma(w, v1, a01); a02 = TSimd.Fma(w, v2, a02); a03 = TSimd.Fma(w, v3, a03);
+                w = TSimd.Broadcast(p1[j]);
+                a10 = TSimd.Fma(w, v0, a10); a11 = TSimd.Fma(w, v1, a11); a12 = TSimd.Fma(w, v2, a12); a13 = TSimd.Fma(w, v3, a13);
+                w = TSimd.Broadcast(p2[j]);
+                a20 = TSimd.Fma(w, v0, a20); a21 = TSimd.Fma(w, v1, a21); a22 = TSimd.Fma(w, v2, a22); a23 = TSimd.Fma(w, v3, a23);
+                w = TSimd.Broadcast(p3[j]);
+                a30 = TSimd.Fma(w, v0, a30); a31 = TSimd.Fma(w, v1, a31); a32 = TSimd.Fma(w, v2, a32); a33 = TSimd.Fma(w, v3, a33);
             }
-            a00.Store(o); a01.Store(o + 16); a02.Store(o + 32); a03.Store(o + 48);
+            TSimd.Store(a00, o); TSimd.Store(a01, o + n); TSimd.Store(a02, o + 2 * n); TSimd.Store(a03, o + 3 * n);
             o += outStride;
-            a10.Store(o); a11.Store(o + 16); a12.Store(o + 32); a13.Store(o + 48);
+            TSimd.Store(a10, o); TSimd.Store(a11, o + n); TSimd.Store(a12, o + 2 * n); TSimd.Store(a13, o + 3 * n);
             o += outStride;
-            a20.Store(o); a21.Store(o + 16); a22.Store(o + 32); a23.Store(o + 48);
+            TSimd.Store(a20, o); TSimd.Store(a21, o + n); TSimd.Store(a22, o + 2 * n); TSimd.Store(a23, o + 3 * n);
             o += outStride;
-            a30.Store(o); a31.Store(o + 16); a32.Store(o + 32); a33.Store(o + 48);
+            TSimd.Store(a30, o); TSimd.Store(a31, o + n); TSimd.Store(a32, o + 2 * n); TSimd.Store(a33, o + 3 * n);
         }
     }
 }

@@ -62,7 +62,7 @@ public sealed class Conv1dWeight
 /// <summary>
 /// 1-D convolution over channel-major activations, <c>y[co, t] = b[co] + Σ_ci Σ_j W[co, ci, j]·x[ci, t·stride + j·dilation]</c>
 /// (PyTorch <c>Conv1d</c>, groups = 1, no implicit padding: pad the input first). Direct (im2col-free): a register
-/// tile of 4 output channels × 3 vectors of time steps (48 with AVX-512, 24 with AVX2) accumulates over input
+/// tile of 4 output channels × 3 vectors of time steps (48 with AVX-512, 24 with AVX2, 12 with 128-bit vectors) accumulates over input
 /// channels and taps, with vector loads along time and broadcast weights. Each output is one fused multiply-add
 /// chain over (input channel, tap) in that order, computed by exactly one thread, so results depend neither on the
 /// thread count nor on the vector width. The input and output must not overlap.
@@ -143,10 +143,12 @@ public static class Conv1d
     {
         if (offsets.Length != w.KernelSize) throw new ArgumentException("one offset per tap expected.", nameof(offsets));
         if (qEnd <= qBegin) return;
-        if (Vector512.IsHardwareAccelerated)
-            Run<Simd512, Vector512<float>>(x, ldx, offsets, w, qBegin, qEnd, y, ldy, accumulate, maxThreads);
-        else
-            Run<Simd256, Vector256<float>>(x, ldx, offsets, w, qBegin, qEnd, y, ldy, accumulate, maxThreads);
+        switch (Simd.Path)
+        {
+            case VectorPath.Vector512: Run<Simd512, Vector512<float>>(x, ldx, offsets, w, qBegin, qEnd, y, ldy, accumulate, maxThreads); break;
+            case VectorPath.Vector256: Run<Simd256, Vector256<float>>(x, ldx, offsets, w, qBegin, qEnd, y, ldy, accumulate, maxThreads); break;
+            default: Run<Simd128, Vector128<float>>(x, ldx, offsets, w, qBegin, qEnd, y, ldy, accumulate, maxThreads); break;
+        }
     }
 
     private static unsafe void Run<TSimd, TVec>(float* x, int ldx, ReadOnlySpan<int> offsets, Conv1dWeight w, int qBegin, int qEnd,
@@ -154,7 +156,7 @@ public static class Conv1d
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
-        int cin = w.InChannels, taps = w.KernelSize, tileT = 3 * TSimd.Lanes;
+        int cin = w.InChannels, taps = w.KernelSize, tileT = 3 * TSimd.Count;
         int minOffset = int.MaxValue, maxOffset = int.MinValue;
         foreach (int o in offsets)
         {
@@ -187,7 +189,7 @@ public static class Conv1d
 
         int coBlocks = (w.OutChannels + Conv1dWeight.Block - 1) / Conv1dWeight.Block;
         int chunks = (tiles + ChunkTiles - 1) / ChunkTiles;
-        long units = (long)chunks * coBlocks;
+        int units = checked(chunks * coBlocks);
         long work = (long)w.OutChannels * cin * taps * (qEnd - qBegin);
         int threads = (int)Math.Clamp(Math.Min(maxThreads, work / MinWorkPerThread), 1, Math.Min(units, 1024));
 
@@ -201,15 +203,7 @@ public static class Conv1d
         {
             var job = new Job<TSimd, TVec>(x, ldx, cin, po, pso, taps, pw, pb, w.OutChannels, coBlocks, qBegin, qEnd, tiles,
                 firstSafe, endSafe, ps, stagedWidth, y, ldy, accumulate);
-            if (threads == 1)
-            {
-                job.Run(0, units);
-            }
-            else
-            {
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-                    job.Run(units * t / threads, units * (t + 1) / threads));
-            }
+            KernelParallel.For(job, units, threads);
         }
 
         bool Safe(int k)
@@ -221,15 +215,15 @@ public static class Conv1d
 
     private readonly unsafe struct Job<TSimd, TVec>(float* x, int ldx, int cin, int* offsets, int* stagedOffsets, int taps,
         float* w, float* bias, int cout, int coBlocks, int qBegin, int qEnd, int tiles, int firstSafe, int endSafe,
-        float* stage, int stagedWidth, float* y, long ldy, bool accumulate)
+        float* stage, int stagedWidth, float* y, long ldy, bool accumulate) : IRangeJob
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
-        public void Run(long u0, long u1)
+        public void Run(int u0, int u1)
         {
-            int tileT = 3 * TSimd.Lanes;
+            int tileT = 3 * TSimd.Count;
             long blockSize = (long)cin * taps * Conv1dWeight.Block;
-            for (long u = u0; u < u1; u++)
+            for (int u = u0; u < u1; u++)
             {
                 int chunk = (int)(u / coBlocks), cb = (int)(u % coBlocks);
                 int co0 = cb * Conv1dWeight.Block, rows = Math.Min(Conv1dWeight.Block, cout - co0);
@@ -260,7 +254,7 @@ public static class Conv1d
         [SkipLocalsInit]
         private void Tile(float* xq, long ldxq, int* offs, float* wp, float* b, int rows, float* yq, int count)
         {
-            int lanes = TSimd.Lanes;
+            int lanes = TSimd.Count;
             TVec a00 = TSimd.Zero, a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
             TVec a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
             for (int ci = 0; ci < cin; ci++)
@@ -310,7 +304,7 @@ public static class Conv1d
         /// <summary>Writes (or adds) <paramref name="count"/> accumulated values plus the bias to <paramref name="dst"/>.</summary>
         private void Emit(float* acc, float bias, float* dst, int count, int width)
         {
-            int lanes = TSimd.Lanes;
+            int lanes = TSimd.Count;
             TVec bv = TSimd.Broadcast(bias);
             if (count == width)
             {
@@ -328,40 +322,5 @@ public static class Conv1d
                 dst[i] = accumulate ? dst[i] + v : v;
             }
         }
-    }
-
-    /// <summary>The few vector operations the tile needs, for one vector width.</summary>
-    private unsafe interface ISimd<TVec>
-        where TVec : struct
-    {
-        static abstract int Lanes { get; }
-        static abstract TVec Zero { get; }
-        static abstract TVec Load(float* p);
-        static abstract TVec Broadcast(float v);
-        static abstract TVec Fma(TVec a, TVec b, TVec c);
-        static abstract TVec Add(TVec a, TVec b);
-        static abstract void Store(TVec v, float* p);
-    }
-
-    private readonly unsafe struct Simd512 : ISimd<Vector512<float>>
-    {
-        public static int Lanes => Vector512<float>.Count;
-        public static Vector512<float> Zero => Vector512<float>.Zero;
-        public static Vector512<float> Load(float* p) => Vector512.Load(p);
-        public static Vector512<float> Broadcast(float v) => Vector512.Create(v);
-        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
-        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
-        public static void Store(Vector512<float> v, float* p) => v.Store(p);
-    }
-
-    private readonly unsafe struct Simd256 : ISimd<Vector256<float>>
-    {
-        public static int Lanes => Vector256<float>.Count;
-        public static Vector256<float> Zero => Vector256<float>.Zero;
-        public static Vector256<float> Load(float* p) => Vector256.Load(p);
-        public static Vector256<float> Broadcast(float v) => Vector256.Create(v);
-        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
-        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
-        public static void Store(Vector256<float> v, float* p) => v.Store(p);
     }
 }

@@ -110,8 +110,7 @@ public static class ConvTranspose1d
             fixed (float* py = y)
             {
                 var job = new Interleave(pp, py, s, steps, trimLeft, outLength);
-                if (threads == 1) job.Run(0, cout);
-                else Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => job.Run(cout * t / threads, cout * (t + 1) / threads));
+                KernelParallel.For(job, cout, threads);
             }
         }
         finally
@@ -120,7 +119,7 @@ public static class ConvTranspose1d
         }
     }
 
-    private readonly unsafe struct Interleave(float* phases, float* y, int s, int steps, int trimLeft, int outLength)
+    private readonly unsafe struct Interleave(float* phases, float* y, int s, int steps, int trimLeft, int outLength) : IRangeJob
     {
         public void Run(int co0, int co1)
         {

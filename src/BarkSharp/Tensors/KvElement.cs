@@ -1,18 +1,20 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace BarkSharp.Tensors;
 
 /// <summary>
-/// How one element of a key/value cache is stored: narrowed from float32 when written, widened back in registers when
-/// <see cref="Attention"/> reads it. The kernels take the element as a struct type parameter, so one kernel body
-/// serves every storage type and the conversion inlines into its loops.
+/// How one stored element is widened to float32: the element loader the kernels share for weight panels
+/// (<see cref="MatMul"/>'s decode path) and key/value caches (<see cref="Attention"/>) — narrowed from float32 when
+/// written, widened back in registers when read. The kernels take the element as a struct type parameter, so one
+/// kernel body serves every storage type and vector width, and the conversion inlines into its loops.
 /// </summary>
 /// <typeparam name="T">The stored element.</typeparam>
 internal unsafe interface IKvElement<T> where T : unmanaged
 {
-    /// <summary>Widens 16 consecutive elements.</summary>
-    static abstract Vector512<float> Load(T* source);
+    /// <summary>Widens <c>TSimd.Count</c> consecutive elements.</summary>
+    static abstract TVec Load<TSimd, TVec>(T* source)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct;
 
     /// <summary>Widens one element.</summary>
     static abstract float ToSingle(T value);
@@ -25,7 +27,9 @@ internal unsafe interface IKvElement<T> where T : unmanaged
 internal readonly unsafe struct KvFloat32 : IKvElement<float>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(float* source) => Vector512.Load(source);
+    public static TVec Load<TSimd, TVec>(float* source)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct => TSimd.Load(source);
 
     public static float ToSingle(float value) => value;
 
@@ -39,7 +43,9 @@ internal readonly unsafe struct KvFloat32 : IKvElement<float>
 internal readonly unsafe struct KvBFloat16 : IKvElement<ushort>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(ushort* source) => WeightMatrix.WidenBFloat16(source);
+    public static TVec Load<TSimd, TVec>(ushort* source)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct => TSimd.WidenBFloat16(source);
 
     public static float ToSingle(ushort value) => BitConverter.UInt32BitsToSingle((uint)value << 16);
 

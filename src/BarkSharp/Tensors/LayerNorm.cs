@@ -4,7 +4,8 @@ namespace BarkSharp.Tensors;
 
 /// <summary>
 /// Layer normalization over the last dimension, as <c>torch.nn.LayerNorm</c>: <c>y = (x − mean) / sqrt(var + eps) · w + b</c>
-/// with the biased variance. The bias may be empty (Bark's bias-free LayerNorm).
+/// with the biased variance. The bias may be empty (Bark's bias-free LayerNorm). The mean is summed in
+/// <see cref="Simd.Sum"/>'s fixed order, the variance in element order, so a row gives the same bits at every vector width.
 /// </summary>
 public static class LayerNorm
 {
@@ -31,17 +32,14 @@ public static class LayerNorm
         fixed (float* py = y)
         fixed (float* pw = weight)
         fixed (float* pb = bias)
-            RunParallel(px, py, pw, pb, rows, dim, bias.Length, epsilon, threads);
+            KernelParallel.For(new RowJob(px, py, pw, pb, dim, bias.Length, epsilon), rows, threads);
     }
 
-    // Kept apart so the closure is only allocated when threads are used.
-    private static unsafe void RunParallel(float* px, float* py, float* pw, float* pb, int rows, int dim, int biasLength, float epsilon, int threads)
+    private readonly unsafe struct RowJob(float* x, float* y, float* weight, float* bias, int dim, int biasLength, float epsilon) : IRangeJob
     {
-        nint sx = (nint)px, sy = (nint)py, sw = (nint)pw, sb = (nint)pb;
-        int length = rows * dim;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            Rows(new ReadOnlySpan<float>((float*)sx, length), (int)((long)rows * t / threads), (int)((long)rows * (t + 1) / threads),
-                new ReadOnlySpan<float>((float*)sw, dim), new ReadOnlySpan<float>((float*)sb, biasLength), new Span<float>((float*)sy, length), epsilon));
+        public void Run(int begin, int end) =>
+            Rows(new ReadOnlySpan<float>(x, end * dim), begin, end, new ReadOnlySpan<float>(weight, dim),
+                new ReadOnlySpan<float>(bias, biasLength), new Span<float>(y, end * dim), epsilon);
     }
 
     private static void Rows(ReadOnlySpan<float> x, int r0, int r1, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, float epsilon)
@@ -51,7 +49,7 @@ public static class LayerNorm
         {
             ReadOnlySpan<float> xr = x.Slice(r * dim, dim);
             Span<float> yr = y.Slice(r * dim, dim);
-            float mean = TensorPrimitives.Sum(xr) / dim;
+            float mean = Simd.Sum(xr) / dim;
             float variance = 0;
             for (int i = 0; i < dim; i++)
             {

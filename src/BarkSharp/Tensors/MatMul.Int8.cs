@@ -13,6 +13,11 @@ internal enum Int8Kernel
     Vnni,
     /// <summary>AVX2 <c>vpmaddwd</c> on bytes widened to 16 bits.</summary>
     PairwiseAvx2,
+    /// <summary>
+    /// Portable 128-bit vectors (Arm64 NEON, x86 SSE4.1): bytes widened to 16 bits, multiplied exactly in 16 bits
+    /// (|255 · 127| &lt; 2¹⁵) and widened again into 32-bit sums.
+    /// </summary>
+    Widening128,
     /// <summary>Plain loops (any CPU).</summary>
     Scalar,
 }
@@ -34,7 +39,10 @@ public static partial class MatMul
 
     /// <summary>The fastest integer kernel this CPU runs.</summary>
     internal static Int8Kernel BestInt8Kernel =>
-        AvxVnni.IsSupported ? Int8Kernel.Vnni : Avx2.IsSupported ? Int8Kernel.PairwiseAvx2 : Int8Kernel.Scalar;
+        AvxVnni.IsSupported ? Int8Kernel.Vnni
+        : Avx2.IsSupported ? Int8Kernel.PairwiseAvx2
+        : Vector128.IsHardwareAccelerated ? Int8Kernel.Widening128
+        : Int8Kernel.Scalar;
 
     /// <summary>
     /// Quantizes one activation row to bytes over its own range: <c>q = round((x − min) / scale)</c>,
@@ -80,8 +88,7 @@ public static partial class MatMul
             fixed (float* bias = w.Bias)
             {
                 var job = new Int8Job(q, r, n, width, packed, scales, sums, bias, rowStart, rowCount, y, firstPanel, kernel);
-                if (threads == 1) job.Run(0, panels);
-                else RunParallel(job, panels, threads);
+                KernelParallel.For(job, panels, threads);
             }
         }
         finally
@@ -93,7 +100,7 @@ public static partial class MatMul
 
     private readonly unsafe struct Int8Job(
         byte* q, float* ranges, int n, int width, sbyte* packed, float* scales, int* sums, float* bias,
-        int rowStart, int rowCount, float* y, int firstPanel, Int8Kernel kernel) : IPanelJob
+        int rowStart, int rowCount, float* y, int firstPanel, Int8Kernel kernel) : IRangeJob
     {
         public void Run(int p0, int p1)
         {
@@ -123,6 +130,9 @@ public static partial class MatMul
                             break;
                         case Int8Kernel.PairwiseAvx2:
                             for (int l = 0; l < 4; l++) DotPairwiseAvx2(a[l], b[l], groups, acc + l * Nr);
+                            break;
+                        case Int8Kernel.Widening128:
+                            for (int l = 0; l < 4; l++) DotWidening128(a[l], b[l], groups, acc + l * Nr);
                             break;
                         default:
                             for (int l = 0; l < 4; l++) DotScalar(a[l], b[l], groups, acc + l * Nr);
@@ -258,6 +268,49 @@ public static partial class MatMul
         c0.Store(pairs); c1.Store(pairs + 8); c2.Store(pairs + 16); c3.Store(pairs + 24);
         c4.Store(pairs + 32); c5.Store(pairs + 40); c6.Store(pairs + 48); c7.Store(pairs + 56);
         for (int j = 0; j < Nr; j++) acc[j] = pairs[2 * j] + pairs[2 * j + 1];
+    }
+
+    /// <summary>
+    /// One lane with portable 128-bit vectors, in two passes of 16 outputs (one 64-byte half of each group, so each
+    /// pass reads whole cache lines): each output keeps one vector of four partial sums (one per input of a group),
+    /// added at the end. Integer sums are exact, so the order does not matter.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DotWidening128(byte* a, sbyte* b, int groups, int* acc)
+    {
+        for (int half = 0; half < 2; half++)
+        {
+            Vector128<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            Vector128<int> s8 = default, s9 = default, sa = default, sb = default, sc = default, sd = default, se = default, sf = default;
+            sbyte* bh = b + half * (GroupBytes / 2);
+            for (int g = 0; g < groups; g++)
+            {
+                // The group's four activations as 16-bit values, repeated for two outputs.
+                byte* x = a + 4 * g;
+                Vector128<short> v = Vector128.Create(x[0] | (ulong)x[1] << 16 | (ulong)x[2] << 32 | (ulong)x[3] << 48).AsInt16();
+                sbyte* p = bh + (long)g * GroupBytes;
+                Vector128<sbyte> w = Vector128.Load(p);
+                Vector128<short> lo = Vector128.WidenLower(w) * v, hi = Vector128.WidenUpper(w) * v;
+                s0 += Vector128.WidenLower(lo); s1 += Vector128.WidenUpper(lo); s2 += Vector128.WidenLower(hi); s3 += Vector128.WidenUpper(hi);
+                w = Vector128.Load(p + 16);
+                lo = Vector128.WidenLower(w) * v;
+                hi = Vector128.WidenUpper(w) * v;
+                s4 += Vector128.WidenLower(lo); s5 += Vector128.WidenUpper(lo); s6 += Vector128.WidenLower(hi); s7 += Vector128.WidenUpper(hi);
+                w = Vector128.Load(p + 32);
+                lo = Vector128.WidenLower(w) * v;
+                hi = Vector128.WidenUpper(w) * v;
+                s8 += Vector128.WidenLower(lo); s9 += Vector128.WidenUpper(lo); sa += Vector128.WidenLower(hi); sb += Vector128.WidenUpper(hi);
+                w = Vector128.Load(p + 48);
+                lo = Vector128.WidenLower(w) * v;
+                hi = Vector128.WidenUpper(w) * v;
+                sc += Vector128.WidenLower(lo); sd += Vector128.WidenUpper(lo); se += Vector128.WidenLower(hi); sf += Vector128.WidenUpper(hi);
+            }
+            int* o = acc + half * 16;
+            o[0] = Vector128.Sum(s0); o[1] = Vector128.Sum(s1); o[2] = Vector128.Sum(s2); o[3] = Vector128.Sum(s3);
+            o[4] = Vector128.Sum(s4); o[5] = Vector128.Sum(s5); o[6] = Vector128.Sum(s6); o[7] = Vector128.Sum(s7);
+            o[8] = Vector128.Sum(s8); o[9] = Vector128.Sum(s9); o[10] = Vector128.Sum(sa); o[11] = Vector128.Sum(sb);
+            o[12] = Vector128.Sum(sc); o[13] = Vector128.Sum(sd); o[14] = Vector128.Sum(se); o[15] = Vector128.Sum(sf);
+        }
     }
 
     /// <summary>One lane, plain loops.</summary>

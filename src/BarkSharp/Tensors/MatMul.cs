@@ -6,18 +6,20 @@ namespace BarkSharp.Tensors;
 
 /// <summary>
 /// <c>y = x · Wᵀ + b</c> for activations <c>x [n, Cols]</c> and a panel-packed <see cref="WeightMatrix"/>
-/// <c>W [Rows, Cols]</c>. One kernel family serves decode (n = 1, streaming each panel once) and prefill (tiles of
-/// 12 rows × 32 outputs held in registers, the input dimension blocked so a panel slice stays in L1).
+/// <c>W [Rows, Cols]</c>. One kernel family serves decode (n = 1, streaming each panel once) and prefill (register
+/// tiles of activation rows × panel columns, the input dimension blocked so a panel slice stays in L1). The tile
+/// follows the vector width <see cref="Simd.Path"/> runs: 12 rows × 32 outputs with AVX-512, 6 rows × 16 outputs
+/// with AVX2 (16 registers), 6 rows × 16 outputs with 128-bit vectors (24 accumulators: Arm64 has 32 registers).
 /// <para>
 /// Every output is a single fused-multiply-add chain over the input index in increasing order, continued across
-/// input blocks, so the result is the same for any thread count, tile shape or row count. Int8 weights take their own
-/// path (<c>MatMul.Int8.cs</c>): exact integer sums over byte-quantized activations, equally independent of both.
+/// input blocks, so the result is the same for any thread count, vector width, tile shape or row count. Int8 weights
+/// take their own path (<c>MatMul.Int8.cs</c>): exact integer sums over byte-quantized activations, equally
+/// independent of all of these.
 /// </para>
 /// </summary>
 public static partial class MatMul
 {
     private const int Nr = WeightMatrix.PanelWidth;
-    private const int Mr = 12;
     private const int Kc = 256;
     private const int Mc = 96;
     private const long MinWorkPerThread = 1 << 17;
@@ -51,47 +53,64 @@ public static partial class MatMul
 
         fixed (float* px = x)
         fixed (float* py = y)
-        fixed (float* pw = w.PackedF32)
         {
             if (w.Type == WeightType.Int8)
             {
                 MultiplyInt8(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads, int8Kernel);
                 return;
             }
-            var job = new Job(px, n, k, pw, w, rowStart, rowCount, py, firstPanel);
-            if (threads == 1) job.Run(0, panels);
-            else RunParallel(job, panels, threads);
+            var args = new Product(px, n, k, w, rowStart, rowCount, py, firstPanel);
+            switch (Simd.Path)
+            {
+                case VectorPath.Vector512: Run<Simd512, Vector512<float>>(args, panels, threads); break;
+                case VectorPath.Vector256: Run<Simd256, Vector256<float>>(args, panels, threads); break;
+                default: Run<Simd128, Vector128<float>>(args, panels, threads); break;
+            }
         }
     }
 
-    /// <summary>Work over a range of panels, split across threads by <see cref="RunParallel"/>.</summary>
-    private interface IPanelJob
+    private static unsafe void Run<TSimd, TVec>(in Product args, int panels, int threads)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
     {
-        void Run(int p0, int p1);
+        fixed (float* packed = args.W.PackedF32)
+            KernelParallel.For(new Job<TSimd, TVec>(args, packed), panels, threads);
     }
 
-    // Kept apart so the closure is only allocated when threads are used (a decode step on one thread allocates nothing).
-    private static void RunParallel<TJob>(TJob job, int panels, int threads) where TJob : struct, IPanelJob =>
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            job.Run((int)((long)panels * t / threads), (int)((long)panels * (t + 1) / threads)));
-
-    private readonly unsafe struct Job(float* x, int n, int k, float* packed, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel) : IPanelJob
+    /// <summary>The operands of one product (pointers stay valid while <see cref="MultiplyRows(ReadOnlySpan{float}, int, WeightMatrix, int, int, Span{float}, int, Int8Kernel)"/> runs).</summary>
+    private readonly unsafe struct Product(float* x, int n, int k, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel)
     {
+        public readonly float* X = x, Y = y;
+        public readonly int N = n, K = k, RowStart = rowStart, RowCount = rowCount, FirstPanel = firstPanel;
+        public readonly WeightMatrix W = w;
+    }
+
+    private readonly unsafe struct Job<TSimd, TVec>(Product args, float* packed) : IRangeJob
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        /// <summary>
+        /// Rows of the register tile: 12 × 2 vectors with AVX-512, 6 × 2 with AVX2 (x86 has 16 vector registers),
+        /// 6 × 4 with 128-bit vectors (measured twice as fast as 12 × 2 there: half the passes over the activations).
+        /// </summary>
+        private static int Mr => TSimd.Count == 16 ? 12 : 6;
+
+        /// <summary>Vectors per tile row: 2, or 4 with 128-bit vectors (6 × 4 = 24 accumulators in Arm64's 32 registers).</summary>
+        private static int Nv => TSimd.Count == 4 ? 4 : 2;
+
         public void Run(int p0, int p1)
         {
-            if (n <= 2 && HasDecodeKernel(w.Type))
-            {
-                DecodeRows(x, n, k, w, firstPanel, p0, p1, rowStart, rowCount, y);
-                Finish(p0, p1);
-                return;
-            }
-            RunTiled(p0, p1);
+            if (args.N <= 2 && HasDecodeKernel(args.W.Type))
+                DecodeRows<TSimd, TVec>(args, p0, p1);
+            else
+                RunTiled(p0, p1);
             Finish(p0, p1);
         }
 
         private void RunTiled(int p0, int p1)
         {
-            float* tile = stackalloc float[Mr * Nr];
+            int n = args.N, k = args.K, rowCount = args.RowCount, mr = Mr, width = Nv * TSimd.Count;
+            float* tile = stackalloc float[12 * Nr];
             float* widened = stackalloc float[packed == null ? Kc * Nr : 1];
             for (int kb = 0; kb < k; kb += Kc)
             {
@@ -102,7 +121,7 @@ public static partial class MatMul
                     int mc = Math.Min(Mc, n - i0);
                     for (int p = p0; p < p1; p++)
                     {
-                        int panel = firstPanel + p;
+                        int panel = args.FirstPanel + p;
                         float* b;
                         if (packed != null)
                         {
@@ -110,22 +129,30 @@ public static partial class MatMul
                         }
                         else
                         {
-                            w.WidenSlice(panel, kb, kc, new Span<float>(widened, kc * Nr));
+                            args.W.WidenSlice(panel, kb, kc, new Span<float>(widened, kc * Nr));
                             b = widened;
                         }
-                        int colStart = panel * Nr - rowStart;                       // output column of the panel's first row
+                        int colStart = panel * Nr - args.RowStart;                  // output column of the panel's first row
                         int c0 = Math.Max(0, -colStart), c1 = Math.Min(Nr, rowCount - colStart);
                         bool full = c0 == 0 && c1 == Nr;
                         for (int i = i0; i < i0 + mc;)
                         {
-                            int rows = Math.Min(Mr, i0 + mc - i);
-                            float* a = x + (long)i * k + kb;
-                            float* c = full ? y + (long)i * rowCount + colStart : tile;
+                            int rows = Math.Min(mr, i0 + mc - i);
+                            float* a = args.X + (long)i * k + kb;
+                            float* c = full ? args.Y + (long)i * rowCount + colStart : tile;
                             int ldc = full ? rowCount : Nr;
-                            if (!full && !first) LoadTile(y, i, rows, colStart, c0, c1, tile);
-                            if (rows == Mr) Kernel12(a, k, b, kc, c, ldc, !first);
-                            else KernelRows(a, k, b, kc, c, ldc, rows, !first);
-                            if (!full) StoreTile(y, i, rows, colStart, c0, c1, tile);
+                            if (!full && !first) LoadTile(i, rows, colStart, c0, c1, tile);
+                            // The panel's 32 outputs in column strips of the tile's width (one strip with AVX-512).
+                            for (int j = 0; j < Nr; j += width)
+                            {
+                                if (rows == 12) Kernel12<TSimd, TVec>(a, k, b + j, kc, c + j, ldc, !first);
+                                else if (rows == 6 && Nv == 4) Kernel6x4<TSimd, TVec>(a, k, b + j, kc, c + j, ldc, !first);
+                                else if (rows == 6) Kernel6<TSimd, TVec>(a, k, b + j, kc, c + j, ldc, !first);
+                                else
+                                    for (int h = 0; h < width; h += 2 * TSimd.Count)
+                                        KernelRows<TSimd, TVec>(a, k, b + j + h, kc, c + j + h, ldc, rows, !first);
+                            }
+                            if (!full) StoreTile(i, rows, colStart, c0, c1, tile);
                             i += rows;
                         }
                     }
@@ -135,138 +162,254 @@ public static partial class MatMul
 
         private void Finish(int p0, int p1)
         {
-            if (w.Bias is float[] bias)
+            if (args.W.Bias is float[] bias)
             {
-                int o0 = Math.Max(0, (firstPanel + p0) * Nr - rowStart), o1 = Math.Min(rowCount, (firstPanel + p1) * Nr - rowStart);
-                for (int i = 0; i < n; i++)
+                int rowStart = args.RowStart, rowCount = args.RowCount;
+                int o0 = Math.Max(0, (args.FirstPanel + p0) * Nr - rowStart), o1 = Math.Min(rowCount, (args.FirstPanel + p1) * Nr - rowStart);
+                for (int i = 0; i < args.N; i++)
                 {
-                    var row = new Span<float>(y + (long)i * rowCount + o0, o1 - o0);
+                    var row = new Span<float>(args.Y + (long)i * rowCount + o0, o1 - o0);
                     TensorPrimitives.Add(row, bias.AsSpan(rowStart + o0, o1 - o0), row);
                 }
             }
         }
 
-        private void LoadTile(float* yBase, int i, int rows, int colStart, int c0, int c1, float* tile)
+        private void LoadTile(int i, int rows, int colStart, int c0, int c1, float* tile)
         {
             for (int r = 0; r < rows; r++)
-                for (int j = c0; j < c1; j++) tile[r * Nr + j] = yBase[(long)(i + r) * rowCount + colStart + j];
+                for (int j = c0; j < c1; j++) tile[r * Nr + j] = args.Y[(long)(i + r) * args.RowCount + colStart + j];
         }
 
-        private void StoreTile(float* yBase, int i, int rows, int colStart, int c0, int c1, float* tile)
+        private void StoreTile(int i, int rows, int colStart, int c0, int c1, float* tile)
         {
             for (int r = 0; r < rows; r++)
-                for (int j = c0; j < c1; j++) yBase[(long)(i + r) * rowCount + colStart + j] = tile[r * Nr + j];
+                for (int j = c0; j < c1; j++) args.Y[(long)(i + r) * args.RowCount + colStart + j] = tile[r * Nr + j];
         }
     }
 
-    /// <summary>12 rows × 32 outputs over <paramref name="kc"/> inputs; accumulates into <paramref name="c"/> when <paramref name="load"/>.</summary>
+    /// <summary>
+    /// 12 rows × 2 vectors of outputs over <paramref name="kc"/> inputs (<paramref name="b"/> advances by a panel row,
+    /// <see cref="Nr"/>, per input); accumulates into <paramref name="c"/> when <paramref name="load"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel12(float* a, int lda, float* b, int kc, float* c, int ldc, bool load)
+    private static unsafe void Kernel12<TSimd, TVec>(float* a, int lda, float* b, int kc, float* c, int ldc, bool load)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
     {
-        Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51,
-                         c60, c61, c70, c71, c80, c81, c90, c91, ca0, ca1, cb0, cb1;
+        int h = TSimd.Count;
+        TVec c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71, c80, c81, c90, c91, ca0, ca1, cb0, cb1;
         if (load)
         {
-            c00 = Vector512.Load(c); c01 = Vector512.Load(c + 16);
-            c10 = Vector512.Load(c + ldc); c11 = Vector512.Load(c + ldc + 16);
-            c20 = Vector512.Load(c + 2 * ldc); c21 = Vector512.Load(c + 2 * ldc + 16);
-            c30 = Vector512.Load(c + 3 * ldc); c31 = Vector512.Load(c + 3 * ldc + 16);
-            c40 = Vector512.Load(c + 4 * ldc); c41 = Vector512.Load(c + 4 * ldc + 16);
-            c50 = Vector512.Load(c + 5 * ldc); c51 = Vector512.Load(c + 5 * ldc + 16);
-            c60 = Vector512.Load(c + 6 * ldc); c61 = Vector512.Load(c + 6 * ldc + 16);
-            c70 = Vector512.Load(c + 7 * ldc); c71 = Vector512.Load(c + 7 * ldc + 16);
-            c80 = Vector512.Load(c + 8 * ldc); c81 = Vector512.Load(c + 8 * ldc + 16);
-            c90 = Vector512.Load(c + 9 * ldc); c91 = Vector512.Load(c + 9 * ldc + 16);
-            ca0 = Vector512.Load(c + 10 * ldc); ca1 = Vector512.Load(c + 10 * ldc + 16);
-            cb0 = Vector512.Load(c + 11 * ldc); cb1 = Vector512.Load(c + 11 * ldc + 16);
+            c00 = TSimd.Load(c); c01 = TSimd.Load(c + h);
+            c10 = TSimd.Load(c + ldc); c11 = TSimd.Load(c + ldc + h);
+            c20 = TSimd.Load(c + 2 * ldc); c21 = TSimd.Load(c + 2 * ldc + h);
+            c30 = TSimd.Load(c + 3 * ldc); c31 = TSimd.Load(c + 3 * ldc + h);
+            c40 = TSimd.Load(c + 4 * ldc); c41 = TSimd.Load(c + 4 * ldc + h);
+            c50 = TSimd.Load(c + 5 * ldc); c51 = TSimd.Load(c + 5 * ldc + h);
+            c60 = TSimd.Load(c + 6 * ldc); c61 = TSimd.Load(c + 6 * ldc + h);
+            c70 = TSimd.Load(c + 7 * ldc); c71 = TSimd.Load(c + 7 * ldc + h);
+            c80 = TSimd.Load(c + 8 * ldc); c81 = TSimd.Load(c + 8 * ldc + h);
+            c90 = TSimd.Load(c + 9 * ldc); c91 = TSimd.Load(c + 9 * ldc + h);
+            ca0 = TSimd.Load(c + 10 * ldc); ca1 = TSimd.Load(c + 10 * ldc + h);
+            cb0 = TSimd.Load(c + 11 * ldc); cb1 = TSimd.Load(c + 11 * ldc + h);
         }
         else
         {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector512<float>.Zero;
-            c60 = c61 = c70 = c71 = c80 = c81 = c90 = c91 = ca0 = ca1 = cb0 = cb1 = Vector512<float>.Zero;
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = TSimd.Zero;
+            c60 = c61 = c70 = c71 = c80 = c81 = c90 = c91 = ca0 = ca1 = cb0 = cb1 = TSimd.Zero;
         }
         float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
         float* a6 = a + 6 * lda, a7 = a + 7 * lda, a8 = a + 8 * lda, a9 = a + 9 * lda, aa = a + 10 * lda, ab = a + 11 * lda;
         for (int p = 0; p < kc; p++)
         {
-            Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+            TVec b0 = TSimd.Load(b), b1 = TSimd.Load(b + h);
             b += Nr;
-            Vector512<float> v = Vector512.Create(a0[p]);
-            c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
-            v = Vector512.Create(a1[p]);
-            c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
-            v = Vector512.Create(a2[p]);
-            c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
-            v = Vector512.Create(a3[p]);
-            c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
-            v = Vector512.Create(a4[p]);
-            c40 = Vector512.FusedMultiplyAdd(v, b0, c40); c41 = Vector512.FusedMultiplyAdd(v, b1, c41);
-            v = Vector512.Create(a5[p]);
-            c50 = Vector512.FusedMultiplyAdd(v, b0, c50); c51 = Vector512.FusedMultiplyAdd(v, b1, c51);
-            v = Vector512.Create(a6[p]);
-            c60 = Vector512.FusedMultiplyAdd(v, b0, c60); c61 = Vector512.FusedMultiplyAdd(v, b1, c61);
-            v = Vector512.Create(a7[p]);
-            c70 = Vector512.FusedMultiplyAdd(v, b0, c70); c71 = Vector512.FusedMultiplyAdd(v, b1, c71);
-            v = Vector512.Create(a8[p]);
-            c80 = Vector512.FusedMultiplyAdd(v, b0, c80); c81 = Vector512.FusedMultiplyAdd(v, b1, c81);
-            v = Vector512.Create(a9[p]);
-            c90 = Vector512.FusedMultiplyAdd(v, b0, c90); c91 = Vector512.FusedMultiplyAdd(v, b1, c91);
-            v = Vector512.Create(aa[p]);
-            ca0 = Vector512.FusedMultiplyAdd(v, b0, ca0); ca1 = Vector512.FusedMultiplyAdd(v, b1, ca1);
-            v = Vector512.Create(ab[p]);
-            cb0 = Vector512.FusedMultiplyAdd(v, b0, cb0); cb1 = Vector512.FusedMultiplyAdd(v, b1, cb1);
+            TVec v = TSimd.Broadcast(a0[p]);
+            c00 = TSimd.Fma(v, b0, c00); c01 = TSimd.Fma(v, b1, c01);
+            v = TSimd.Broadcast(a1[p]);
+            c10 = TSimd.Fma(v, b0, c10); c11 = TSimd.Fma(v, b1, c11);
+            v = TSimd.Broadcast(a2[p]);
+            c20 = TSimd.Fma(v, b0, c20); c21 = TSimd.Fma(v, b1, c21);
+            v = TSimd.Broadcast(a3[p]);
+            c30 = TSimd.Fma(v, b0, c30); c31 = TSimd.Fma(v, b1, c31);
+            v = TSimd.Broadcast(a4[p]);
+            c40 = TSimd.Fma(v, b0, c40); c41 = TSimd.Fma(v, b1, c41);
+            v = TSimd.Broadcast(a5[p]);
+            c50 = TSimd.Fma(v, b0, c50); c51 = TSimd.Fma(v, b1, c51);
+            v = TSimd.Broadcast(a6[p]);
+            c60 = TSimd.Fma(v, b0, c60); c61 = TSimd.Fma(v, b1, c61);
+            v = TSimd.Broadcast(a7[p]);
+            c70 = TSimd.Fma(v, b0, c70); c71 = TSimd.Fma(v, b1, c71);
+            v = TSimd.Broadcast(a8[p]);
+            c80 = TSimd.Fma(v, b0, c80); c81 = TSimd.Fma(v, b1, c81);
+            v = TSimd.Broadcast(a9[p]);
+            c90 = TSimd.Fma(v, b0, c90); c91 = TSimd.Fma(v, b1, c91);
+            v = TSimd.Broadcast(aa[p]);
+            ca0 = TSimd.Fma(v, b0, ca0); ca1 = TSimd.Fma(v, b1, ca1);
+            v = TSimd.Broadcast(ab[p]);
+            cb0 = TSimd.Fma(v, b0, cb0); cb1 = TSimd.Fma(v, b1, cb1);
         }
-        c00.Store(c); c01.Store(c + 16);
-        c10.Store(c + ldc); c11.Store(c + ldc + 16);
-        c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 16);
-        c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 16);
-        c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 16);
-        c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 16);
-        c60.Store(c + 6 * ldc); c61.Store(c + 6 * ldc + 16);
-        c70.Store(c + 7 * ldc); c71.Store(c + 7 * ldc + 16);
-        c80.Store(c + 8 * ldc); c81.Store(c + 8 * ldc + 16);
-        c90.Store(c + 9 * ldc); c91.Store(c + 9 * ldc + 16);
-        ca0.Store(c + 10 * ldc); ca1.Store(c + 10 * ldc + 16);
-        cb0.Store(c + 11 * ldc); cb1.Store(c + 11 * ldc + 16);
+        TSimd.Store(c00, c); TSimd.Store(c01, c + h);
+        TSimd.Store(c10, c + ldc); TSimd.Store(c11, c + ldc + h);
+        TSimd.Store(c20, c + 2 * ldc); TSimd.Store(c21, c + 2 * ldc + h);
+        TSimd.Store(c30, c + 3 * ldc); TSimd.Store(c31, c + 3 * ldc + h);
+        TSimd.Store(c40, c + 4 * ldc); TSimd.Store(c41, c + 4 * ldc + h);
+        TSimd.Store(c50, c + 5 * ldc); TSimd.Store(c51, c + 5 * ldc + h);
+        TSimd.Store(c60, c + 6 * ldc); TSimd.Store(c61, c + 6 * ldc + h);
+        TSimd.Store(c70, c + 7 * ldc); TSimd.Store(c71, c + 7 * ldc + h);
+        TSimd.Store(c80, c + 8 * ldc); TSimd.Store(c81, c + 8 * ldc + h);
+        TSimd.Store(c90, c + 9 * ldc); TSimd.Store(c91, c + 9 * ldc + h);
+        TSimd.Store(ca0, c + 10 * ldc); TSimd.Store(ca1, c + 10 * ldc + h);
+        TSimd.Store(cb0, c + 11 * ldc); TSimd.Store(cb1, c + 11 * ldc + h);
     }
 
-    /// <summary>Up to 11 rows × 32 outputs, two at a time (one row for the last odd one); same chains as <see cref="Kernel12"/>.</summary>
+    /// <summary>6 rows × 2 vectors (the AVX2 tile: 12 accumulators, two panel loads and a broadcast in 16 registers); same chains as <see cref="Kernel12"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void KernelRows(float* a, int lda, float* b, int kc, float* c, int ldc, int rows, bool load)
+    private static unsafe void Kernel6<TSimd, TVec>(float* a, int lda, float* b, int kc, float* c, int ldc, bool load)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
     {
+        int h = TSimd.Count;
+        TVec c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (load)
+        {
+            c00 = TSimd.Load(c); c01 = TSimd.Load(c + h);
+            c10 = TSimd.Load(c + ldc); c11 = TSimd.Load(c + ldc + h);
+            c20 = TSimd.Load(c + 2 * ldc); c21 = TSimd.Load(c + 2 * ldc + h);
+            c30 = TSimd.Load(c + 3 * ldc); c31 = TSimd.Load(c + 3 * ldc + h);
+            c40 = TSimd.Load(c + 4 * ldc); c41 = TSimd.Load(c + 4 * ldc + h);
+            c50 = TSimd.Load(c + 5 * ldc); c51 = TSimd.Load(c + 5 * ldc + h);
+        }
+        else
+        {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = TSimd.Zero;
+        }
+        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
+        for (int p = 0; p < kc; p++)
+        {
+            TVec b0 = TSimd.Load(b), b1 = TSimd.Load(b + h);
+            b += Nr;
+            TVec v = TSimd.Broadcast(a0[p]);
+            c00 = TSimd.Fma(v, b0, c00); c01 = TSimd.Fma(v, b1, c01);
+            v = TSimd.Broadcast(a1[p]);
+            c10 = TSimd.Fma(v, b0, c10); c11 = TSimd.Fma(v, b1, c11);
+            v = TSimd.Broadcast(a2[p]);
+            c20 = TSimd.Fma(v, b0, c20); c21 = TSimd.Fma(v, b1, c21);
+            v = TSimd.Broadcast(a3[p]);
+            c30 = TSimd.Fma(v, b0, c30); c31 = TSimd.Fma(v, b1, c31);
+            v = TSimd.Broadcast(a4[p]);
+            c40 = TSimd.Fma(v, b0, c40); c41 = TSimd.Fma(v, b1, c41);
+            v = TSimd.Broadcast(a5[p]);
+            c50 = TSimd.Fma(v, b0, c50); c51 = TSimd.Fma(v, b1, c51);
+        }
+        TSimd.Store(c00, c); TSimd.Store(c01, c + h);
+        TSimd.Store(c10, c + ldc); TSimd.Store(c11, c + ldc + h);
+        TSimd.Store(c20, c + 2 * ldc); TSimd.Store(c21, c + 2 * ldc + h);
+        TSimd.Store(c30, c + 3 * ldc); TSimd.Store(c31, c + 3 * ldc + h);
+        TSimd.Store(c40, c + 4 * ldc); TSimd.Store(c41, c + 4 * ldc + h);
+        TSimd.Store(c50, c + 5 * ldc); TSimd.Store(c51, c + 5 * ldc + h);
+    }
+
+    /// <summary>6 rows × 4 vectors (the 128-bit tile: 24 accumulators, four panel loads and a broadcast); same chains as <see cref="Kernel12"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Kernel6x4<TSimd, TVec>(float* a, int lda, float* b, int kc, float* c, int ldc, bool load)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        int h = TSimd.Count;
+        TVec c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+        if (load)
+        {
+            float* r = c;
+            c00 = TSimd.Load(r); c01 = TSimd.Load(r + h); c02 = TSimd.Load(r + 2 * h); c03 = TSimd.Load(r + 3 * h);
+            r += ldc;
+            c10 = TSimd.Load(r); c11 = TSimd.Load(r + h); c12 = TSimd.Load(r + 2 * h); c13 = TSimd.Load(r + 3 * h);
+            r += ldc;
+            c20 = TSimd.Load(r); c21 = TSimd.Load(r + h); c22 = TSimd.Load(r + 2 * h); c23 = TSimd.Load(r + 3 * h);
+            r += ldc;
+            c30 = TSimd.Load(r); c31 = TSimd.Load(r + h); c32 = TSimd.Load(r + 2 * h); c33 = TSimd.Load(r + 3 * h);
+            r += ldc;
+            c40 = TSimd.Load(r); c41 = TSimd.Load(r + h); c42 = TSimd.Load(r + 2 * h); c43 = TSimd.Load(r + 3 * h);
+            r += ldc;
+            c50 = TSimd.Load(r); c51 = TSimd.Load(r + h); c52 = TSimd.Load(r + 2 * h); c53 = TSimd.Load(r + 3 * h);
+        }
+        else
+        {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = TSimd.Zero;
+            c30 = c31 = c32 = c33 = c40 = c41 = c42 = c43 = c50 = c51 = c52 = c53 = TSimd.Zero;
+        }
+        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda;
+        for (int p = 0; p < kc; p++)
+        {
+            TVec b0 = TSimd.Load(b), b1 = TSimd.Load(b + h), b2 = TSimd.Load(b + 2 * h), b3 = TSimd.Load(b + 3 * h);
+            b += Nr;
+            TVec v = TSimd.Broadcast(a0[p]);
+            c00 = TSimd.Fma(v, b0, c00); c01 = TSimd.Fma(v, b1, c01); c02 = TSimd.Fma(v, b2, c02); c03 = TSimd.Fma(v, b3, c03);
+            v = TSimd.Broadcast(a1[p]);
+            c10 = TSimd.Fma(v, b0, c10); c11 = TSimd.Fma(v, b1, c11); c12 = TSimd.Fma(v, b2, c12); c13 = TSimd.Fma(v, b3, c13);
+            v = TSimd.Broadcast(a2[p]);
+            c20 = TSimd.Fma(v, b0, c20); c21 = TSimd.Fma(v, b1, c21); c22 = TSimd.Fma(v, b2, c22); c23 = TSimd.Fma(v, b3, c23);
+            v = TSimd.Broadcast(a3[p]);
+            c30 = TSimd.Fma(v, b0, c30); c31 = TSimd.Fma(v, b1, c31); c32 = TSimd.Fma(v, b2, c32); c33 = TSimd.Fma(v, b3, c33);
+            v = TSimd.Broadcast(a4[p]);
+            c40 = TSimd.Fma(v, b0, c40); c41 = TSimd.Fma(v, b1, c41); c42 = TSimd.Fma(v, b2, c42); c43 = TSimd.Fma(v, b3, c43);
+            v = TSimd.Broadcast(a5[p]);
+            c50 = TSimd.Fma(v, b0, c50); c51 = TSimd.Fma(v, b1, c51); c52 = TSimd.Fma(v, b2, c52); c53 = TSimd.Fma(v, b3, c53);
+        }
+        float* d = c;
+        TSimd.Store(c00, d); TSimd.Store(c01, d + h); TSimd.Store(c02, d + 2 * h); TSimd.Store(c03, d + 3 * h);
+        d += ldc;
+        TSimd.Store(c10, d); TSimd.Store(c11, d + h); TSimd.Store(c12, d + 2 * h); TSimd.Store(c13, d + 3 * h);
+        d += ldc;
+        TSimd.Store(c20, d); TSimd.Store(c21, d + h); TSimd.Store(c22, d + 2 * h); TSimd.Store(c23, d + 3 * h);
+        d += ldc;
+        TSimd.Store(c30, d); TSimd.Store(c31, d + h); TSimd.Store(c32, d + 2 * h); TSimd.Store(c33, d + 3 * h);
+        d += ldc;
+        TSimd.Store(c40, d); TSimd.Store(c41, d + h); TSimd.Store(c42, d + 2 * h); TSimd.Store(c43, d + 3 * h);
+        d += ldc;
+        TSimd.Store(c50, d); TSimd.Store(c51, d + h); TSimd.Store(c52, d + 2 * h); TSimd.Store(c53, d + 3 * h);
+    }
+
+    /// <summary>Fewer rows than a full tile × 2 vectors, two rows at a time (one row for the last odd one); same chains as <see cref="Kernel12"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void KernelRows<TSimd, TVec>(float* a, int lda, float* b, int kc, float* c, int ldc, int rows, bool load)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        int h = TSimd.Count;
         int r = 0;
         for (; r + 2 <= rows; r += 2)
         {
             float* a0 = a + r * lda, a1 = a0 + lda;
             float* d0 = c + r * ldc, d1 = d0 + ldc;
-            Vector512<float> c00 = load ? Vector512.Load(d0) : default, c01 = load ? Vector512.Load(d0 + 16) : default;
-            Vector512<float> c10 = load ? Vector512.Load(d1) : default, c11 = load ? Vector512.Load(d1 + 16) : default;
+            TVec c00 = load ? TSimd.Load(d0) : TSimd.Zero, c01 = load ? TSimd.Load(d0 + h) : TSimd.Zero;
+            TVec c10 = load ? TSimd.Load(d1) : TSimd.Zero, c11 = load ? TSimd.Load(d1 + h) : TSimd.Zero;
             float* bp = b;
             for (int p = 0; p < kc; p++)
             {
-                Vector512<float> b0 = Vector512.Load(bp), b1 = Vector512.Load(bp + 16);
+                TVec b0 = TSimd.Load(bp), b1 = TSimd.Load(bp + h);
                 bp += Nr;
-                Vector512<float> v0 = Vector512.Create(a0[p]), v1 = Vector512.Create(a1[p]);
-                c00 = Vector512.FusedMultiplyAdd(v0, b0, c00); c01 = Vector512.FusedMultiplyAdd(v0, b1, c01);
-                c10 = Vector512.FusedMultiplyAdd(v1, b0, c10); c11 = Vector512.FusedMultiplyAdd(v1, b1, c11);
+                TVec v0 = TSimd.Broadcast(a0[p]), v1 = TSimd.Broadcast(a1[p]);
+                c00 = TSimd.Fma(v0, b0, c00); c01 = TSimd.Fma(v0, b1, c01);
+                c10 = TSimd.Fma(v1, b0, c10); c11 = TSimd.Fma(v1, b1, c11);
             }
-            c00.Store(d0); c01.Store(d0 + 16);
-            c10.Store(d1); c11.Store(d1 + 16);
+            TSimd.Store(c00, d0); TSimd.Store(c01, d0 + h);
+            TSimd.Store(c10, d1); TSimd.Store(c11, d1 + h);
         }
         if (r < rows)
         {
             float* a0 = a + r * lda;
             float* d0 = c + r * ldc;
-            Vector512<float> c00 = load ? Vector512.Load(d0) : default, c01 = load ? Vector512.Load(d0 + 16) : default;
+            TVec c00 = load ? TSimd.Load(d0) : TSimd.Zero, c01 = load ? TSimd.Load(d0 + h) : TSimd.Zero;
             float* bp = b;
             for (int p = 0; p < kc; p++)
             {
-                Vector512<float> v0 = Vector512.Create(a0[p]);
-                c00 = Vector512.FusedMultiplyAdd(v0, Vector512.Load(bp), c00);
-                c01 = Vector512.FusedMultiplyAdd(v0, Vector512.Load(bp + 16), c01);
+                TVec v0 = TSimd.Broadcast(a0[p]);
+                c00 = TSimd.Fma(v0, TSimd.Load(bp), c00);
+                c01 = TSimd.Fma(v0, TSimd.Load(bp + h), c01);
                 bp += Nr;
             }
-            c00.Store(d0); c01.Store(d0 + 16);
+            TSimd.Store(c00, d0); TSimd.Store(c01, d0 + h);
         }
     }
 }

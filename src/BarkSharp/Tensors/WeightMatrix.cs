@@ -1,7 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace BarkSharp.Tensors;
 
@@ -146,8 +144,14 @@ public sealed class WeightMatrix
                     break;
                 case WeightType.BFloat16:
                     fixed (ushort* src = &PackedU16![offset])
-                        for (int i = 0; i < count; i += 16)
-                            WidenBFloat16(src + i).Store(dst + i);
+                    {
+                        switch (Simd.Path)
+                        {
+                            case VectorPath.Vector512: WidenBFloat16<Simd512, Vector512<float>>(src, dst, count); break;
+                            case VectorPath.Vector256: WidenBFloat16<Simd256, Vector256<float>>(src, dst, count); break;
+                            default: WidenBFloat16<Simd128, Vector128<float>>(src, dst, count); break;
+                        }
+                    }
                     break;
                 case WeightType.Float16:
                     System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(PackedU16.AsSpan(offset, count)), destination);
@@ -156,6 +160,14 @@ public sealed class WeightMatrix
                     throw new InvalidOperationException($"{Type} panels are not widened to float32.");
             }
         }
+    }
+
+    /// <summary>Widens <paramref name="count"/> bfloat16 values (a multiple of the vector width).</summary>
+    private static unsafe void WidenBFloat16<TSimd, TVec>(ushort* source, float* destination, int count)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        for (int i = 0; i < count; i += TSimd.Count) TSimd.Store(TSimd.WidenBFloat16(source + i), destination + i);
     }
 
     /// <summary>
@@ -218,23 +230,6 @@ public sealed class WeightMatrix
     private readonly struct ToFloat16Bits : IElementConversion<ushort>
     {
         public static ushort Convert(float value) => BitConverter.HalfToUInt16Bits((Half)value);
-    }
-
-    /// <summary>Widens 16 consecutive bfloat16 values to float32 (zero-extend, then shift into the high half).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static unsafe Vector512<float> WidenBFloat16(ushort* source)
-    {
-        Vector512<uint> bits;
-        if (Avx512F.IsSupported)
-        {
-            bits = Avx512F.ConvertToVector512UInt32(Vector256.Load(source));         // vpmovzxwd
-        }
-        else
-        {
-            Vector256<ushort> v = Vector256.Load(source);
-            bits = Vector512.Create(Vector256.WidenLower(v), Vector256.WidenUpper(v));
-        }
-        return Vector512.ShiftLeft(bits, 16).AsSingle();
     }
 
     /// <summary>float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).</summary>

@@ -129,10 +129,9 @@ public class EncodecTests(ITestOutputHelper output)
     }
 
     /// <summary>Timing of 10 s of audio at the real shape; runs only with BARKSHARP_BENCH=1 (prints, asserts nothing about time).</summary>
-    [Fact]
+    [EnvFact("BARKSHARP_BENCH")]
     public void Timing_of_ten_seconds_at_the_real_shape()
     {
-        if (Environment.GetEnvironmentVariable("BARKSHARP_BENCH") != "1") return;
         EncodecDecoder decoder = EncodecDecoder.CreateRandom(RealConfig, seed: 1);
         long[] codes = RandomCodes(new Random(2), 8, 750);
         decoder.Decode(codes.AsSpan(0, 8 * 75).ToArray(), 75);           // warm up

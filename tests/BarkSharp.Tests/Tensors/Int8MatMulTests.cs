@@ -4,7 +4,7 @@ namespace BarkSharp.Tests.Tensors;
 
 /// <summary>
 /// The int8 path: activations quantized per row to bytes, exact integer dot products with the int8 panels. Every
-/// integer kernel (AVX-VNNI, AVX2 pairs, scalar) must give exactly the bits of a plain reference written here.
+/// integer kernel (AVX-VNNI, AVX2 pairs, portable 128-bit, scalar) must give exactly the bits of a plain reference written here.
 /// </summary>
 public class Int8MatMulTests
 {
@@ -71,7 +71,7 @@ public class Int8MatMulTests
         {
             var m = WeightMatrix.FromFloat32(w, rows, cols, b, WeightType.Int8);
             float[] expected = Reference(x, n, m, rowStart, rowCount);
-            var kernels = new List<Int8Kernel> { Int8Kernel.Scalar };
+            var kernels = new List<Int8Kernel> { Int8Kernel.Scalar, Int8Kernel.Widening128 };
             if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) kernels.Add(Int8Kernel.PairwiseAvx2);
             if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) kernels.Add(Int8Kernel.Vnni);
             foreach (Int8Kernel kernel in kernels)
