@@ -17,9 +17,11 @@ internal sealed class SpeechGeneratorEngine : ISpeechEngine
     private readonly SegmentBatcher _batcher;
     private readonly SpeechGenerator _generator;
     private readonly int _maxBatch;
+    private readonly bool _ownsModel;
 
-    public SpeechGeneratorEngine(BarkModel model, BarkProcessor processor, int maxBatch, ServerMetrics metrics, ILogger logger)
+    public SpeechGeneratorEngine(BarkModel model, BarkProcessor processor, int maxBatch, ServerMetrics metrics, ILogger logger, bool ownsModel = true)
     {
+        _ownsModel = ownsModel;
         _model = model;
         _processor = processor;
         _maxBatch = maxBatch;
@@ -45,6 +47,6 @@ internal sealed class SpeechGeneratorEngine : ISpeechEngine
     {
         _generator.Dispose();
         await _batcher.DisposeAsync();
-        _model.Dispose();
+        if (_ownsModel) _model.Dispose();
     }
 }

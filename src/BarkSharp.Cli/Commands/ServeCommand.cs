@@ -31,14 +31,50 @@ internal static class ServeCommand
         var timeout = new Option<double?>("--timeout") { Description = "Per-request deadline in seconds, queueing included (default 300).", HelpName = "SECONDS" };
         var noPlayground = new Option<bool>("--no-playground") { Description = "Do not serve the playground page at GET / (a page to try voices, stream speech and see stage timings)." };
         var maxSemantic = new Option<int?>("--max-semantic-tokens") { Description = "Cap the semantic tokens of every generation (about 50 per second of speech).", HelpName = "N" };
+        var benchmark = new Option<bool>("--benchmark") { Description = "Instead of serving: measure the server under 1, 2, 4 and 8 concurrent clients, unbatched and batched (--max-batch, default 8), on random weights of the real shapes (--shape), and print a table." };
+        var shape = new Option<string>("--shape") { Description = "With --benchmark: bark-small or bark.", DefaultValueFactory = _ => "bark-small", HelpName = "SHAPE" };
+        shape.AcceptOnlyFromAmong("bark-small", "bark");
+        var clients = new Option<string>("--clients") { Description = "With --benchmark: concurrent clients of each round.", DefaultValueFactory = _ => "1,2,4,8", HelpName = "N,N,…" };
+        var requests = new Option<int>("--requests") { Description = "With --benchmark: requests per client in each round.", DefaultValueFactory = _ => 2, HelpName = "N" };
 
         var command = new Command("serve", "Serve speech over HTTP with OpenAI's API: POST /v1/audio/speech (wav, pcm, opus; audio or SSE streaming), /v1/models, /v1/audio/voices, /health/live, /health/ready, /metrics, and a playground page at /.\n" +
                                             "Example: bark serve --port 8000 --api-key secret")
         {
-            model, host, port, apiKeys, maxBatch, queue, weights, threads, voicesDir, maxInput, timeout, maxSemantic, noPlayground,
+            model, host, port, apiKeys, maxBatch, queue, weights, threads, voicesDir, maxInput, timeout, maxSemantic, noPlayground, benchmark, shape, clients, requests,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
+            if (result.GetValue(benchmark))
+            {
+                int[] clientCounts;
+                try
+                {
+                    clientCounts = [.. (result.GetValue(clients) ?? "1,2,4,8").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture))];
+                }
+                catch (FormatException)
+                {
+                    throw new CliException(ExitCodes.Usage, "--clients takes numbers separated by commas, like 1,2,4,8.");
+                }
+                if (clientCounts.Length == 0 || clientCounts.Any(c => c is < 1 or > 256)) throw new CliException(ExitCodes.Usage, "--clients must list counts between 1 and 256.");
+                if (result.GetValue(requests) is < 1) throw new CliException(ExitCodes.Usage, "--requests must be at least 1.");
+                var bench = new ServerBenchmarkOptions
+                {
+                    Shape = result.GetValue(shape) ?? "bark-small",
+                    Weights = result.GetValue(weights) is { } bw ? Diagnostics.BarkBenchmark.ParseWeightType(bw) : Tensors.WeightType.Int8,
+                    Threads = result.GetValue(threads) ?? Environment.ProcessorCount,
+                    MaxBatch = result.GetValue(maxBatch) ?? 8,
+                    Clients = clientCounts,
+                    RequestsPerClient = result.GetValue(requests),
+                    SemanticTokens = result.GetValue(maxSemantic) ?? 50,
+                };
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var progress = new Progress<string>(line => context.Error.WriteLine($"bark serve --benchmark [{clock.Elapsed.TotalSeconds,6:F1} s]: {line}"));
+                IReadOnlyList<ServerBenchmarkRow> rows = await ServerBenchmark.RunAsync(bench, progress, cancellationToken);
+                await context.Out.WriteLineAsync($"{bench.Shape} random weights, {Diagnostics.BarkBenchmark.ShortName(bench.Weights)}, {bench.Threads} threads, " +
+                                                 $"{bench.SemanticTokens} semantic tokens per request ({bench.SemanticTokens / 49.9:F1} s of audio), {bench.RequestsPerClient} requests per client, streamed PCM, one voice prompt of 450 frames");
+                await context.Out.WriteAsync(ServerBenchmark.ToTable(rows));
+                return ExitCodes.Success;
+            }
             int portValue = result.GetValue(port);
             if (portValue is < 0 or > 65535) throw new CliException(ExitCodes.Usage, $"--port must lie in 0..65535, not {portValue}.");
             string hostValue = result.GetValue(host) ?? "127.0.0.1";
@@ -93,7 +129,9 @@ internal static class ServeCommand
                 await context.Out.FlushAsync(CancellationToken.None);
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                    // Ctrl+C (the command's token) or SIGTERM and the like (the host's own stopping signal)
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
+                    await Task.Delay(Timeout.Infinite, stop.Token);
                 }
                 catch (OperationCanceledException)
                 {

@@ -80,3 +80,31 @@ public class ServerConfigurationTests
         Assert.Equal("tiny-bark", options.ResolvedModelId);
     }
 }
+
+public class ServerBenchmarkTests
+{
+    [Fact]
+    public async Task The_benchmark_measures_every_round_over_http()
+    {
+        IReadOnlyList<BarkSharp.Server.ServerBenchmarkRow> rows = await BarkSharp.Server.ServerBenchmark.RunAsync(new BarkSharp.Server.ServerBenchmarkOptions
+        {
+            ConfigOverride = TinyBark.Config,
+            Weights = BarkSharp.Tensors.WeightType.Float32,
+            Threads = 1,
+            MaxBatch = 2,
+            Clients = [1, 2],
+            RequestsPerClient = 1,
+            SemanticTokens = 4,
+        });
+        Assert.Equal([(1, 1), (1, 2), (2, 1), (2, 2)], rows.Select(r => (r.MaxBatch, r.Clients)));
+        Assert.All(rows, r =>
+        {
+            Assert.Equal(r.Clients, r.Requests);
+            Assert.True(r.AudioSeconds > 0 && r.Throughput > 0);
+            Assert.InRange(r.TtfaP50, 0, r.WallSeconds);
+            Assert.True(r.TtfaP95 >= r.TtfaP50);
+        });
+        Assert.All(rows.Where(r => r.MaxBatch == 1), r => Assert.Equal(1, r.LargestBatch));
+        Assert.Contains("| max batch | clients |", BarkSharp.Server.ServerBenchmark.ToTable(rows));
+    }
+}

@@ -69,6 +69,19 @@ public class SpeechServerTests(TinyServerFixture fixture) : IClassFixture<TinySe
         Assert.All(OggOpusReader.Pages(opus), p => Assert.True(p.CrcValid));
     }
 
+    [Fact]
+    public async Task OpenAI_sdk_gets_flac_that_decodes_to_the_pcm_of_the_same_seed()
+    {
+        ClientResult<BinaryData> sdk = await Client().GenerateSpeechAsync("Lossless.", GeneratedSpeechVoice.Alloy, new SpeechGenerationOptions { ResponseFormat = GeneratedSpeechFormat.Flac });
+        Assert.Equal("fLaC", Encoding.ASCII.GetString(sdk.Value.ToArray(), 0, 4));
+
+        byte[] flac = await SpeakAsync("""{"input":"Lossless.","seed":4,"response_format":"flac"}""");
+        byte[] pcm = await SpeakAsync("""{"input":"Lossless.","seed":4,"response_format":"pcm"}""");
+        ulong packed = BinaryPrimitives.ReadUInt64BigEndian(flac.AsSpan(18));
+        Assert.Equal((ulong)pcm.Length / 2, packed & 0xF_FFFF_FFFF);
+        Assert.Equal(System.Security.Cryptography.MD5.HashData(pcm), flac.AsSpan(26, 16).ToArray());   // STREAMINFO's MD5 is that of the PCM samples
+    }
+
     private async Task<byte[]> SpeakAsync(string json)
     {
         using HttpResponseMessage r = await Server.PostJsonAsync("/v1/audio/speech", json);
@@ -205,6 +218,7 @@ public class SpeechServerTests(TinyServerFixture fixture) : IClassFixture<TinySe
     [Theory]
     [InlineData("""{"input":"x","response_format":"mp3"}""", 400, "unsupported_response_format", "response_format")]
     [InlineData("""{"input":"x","response_format":"aac"}""", 400, "unsupported_response_format", "response_format")]
+    [InlineData("""{"input":"x","response_format":"float32"}""", 400, "unsupported_response_format", "response_format")]
     [InlineData("""{"input":"x","speed":1.5}""", 400, "unsupported_speed", "speed")]
     [InlineData("""{"input":"x","speed":9}""", 400, "invalid_value", "speed")]
     [InlineData("""{"input":""}""", 400, "empty_input", "input")]
