@@ -241,12 +241,14 @@
       if (format === "wav") save(new Blob([wavBytes(run.samples)], { type: "audio/wav" }), stem + ".wav");
       else if (format === "pcm") save(new Blob([pcmBytes(run.samples)], { type: "audio/pcm" }), stem + ".pcm");
       else {
-        setStatus("Generating Ogg Opus with the run's seed…");
-        const body = { ...run.request, response_format: "opus", seed: Number(run.seed) };
+        // the server encodes it: ask again, non-streamed, with the run's seed (the same audio for a given seed)
+        const name = format === "opus" ? "Ogg Opus" : format.toUpperCase();
+        setStatus(`Generating ${name} with the run's seed…`);
+        const body = { ...run.request, response_format: format, seed: Number(run.seed) };
         delete body.stream_format;
         const response = await api("/v1/audio/speech", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-        save(await response.blob(), stem + ".ogg");
-        setStatus("Ogg Opus saved.");
+        save(await response.blob(), stem + (format === "opus" ? ".ogg" : "." + format));
+        setStatus(`${name} saved.`);
       }
     } catch (e) {
       showError(e.message);

@@ -159,14 +159,20 @@ public sealed class PlaygroundBrowserTests(ChromiumFixture chromium) : IClassFix
         Assert.Equal(2 * samples, BitConverter.ToInt32(bytes, 40));
         Assert.Contains(bytes.Skip(44), b => b != 0);
 
-        // Ogg Opus is asked of the server again with the run's seed
+        // Ogg Opus and FLAC are asked of the server again with the run's seed
         Driver.FindElement(By.CssSelector("#format option[value=opus]")).Click();
         string ogg = Path.ChangeExtension(wav, ".ogg");
         File.Delete(ogg);
         Driver.FindElement(By.Id("download")).Click();
         Until(_ => File.Exists(ogg) && new FileInfo(ogg).Length > 100, "the Ogg Opus download");
         Assert.Equal("OggS", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(ogg), 0, 4));
-        Assert.Equal(2, server.Metrics.Completed);
+        Driver.FindElement(By.CssSelector("#format option[value=flac]")).Click();
+        string flac = Path.ChangeExtension(wav, ".flac");
+        File.Delete(flac);
+        Driver.FindElement(By.Id("download")).Click();
+        Until(_ => File.Exists(flac) && new FileInfo(flac).Length > 42, "the FLAC download");
+        Assert.Equal("fLaC", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(flac), 0, 4));
+        Assert.Equal(3, server.Metrics.Completed);
     }
 
     [ToolFact("chromium", "chromedriver")]
