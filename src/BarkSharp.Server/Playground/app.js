@@ -469,8 +469,8 @@
     delete run.controller;
     setState(status);
     renderSegments(run);
-    showRun(run);
     if (run.samples.length) {
+      showRun(run);   // a run that failed before any audio leaves the last one on show
       state.runs.unshift(run);
       state.runs.length = Math.min(state.runs.length, MAX_RUNS);
       renderRuns();
