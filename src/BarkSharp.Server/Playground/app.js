@@ -1,6 +1,7 @@
-// The Bark playground: talks to this server's own API (/v1/audio/voices, /v1/audio/speech with stream_format "sse"
-// and response_format "pcm"), plays each segment's PCM through Web Audio as its event arrives, and keeps the last
-// few runs for replay. Plain script, no dependencies. window.barkPlayground exposes the state to tests.
+// The Bark playground: talks to this server's own API (v1/audio/voices, v1/audio/speech with stream_format "sse" and
+// response_format "pcm") by relative URLs, so it also works behind a proxy under a path prefix; plays each segment's
+// PCM through Web Audio as its event arrives, and keeps the last few runs for replay. Plain script, no dependencies.
+// window.barkPlayground exposes the state to tests.
 "use strict";
 
 (() => {
@@ -83,7 +84,7 @@
   }
 
   async function loadVoices(select) {
-    const response = await api("/v1/audio/voices");
+    const response = await api("v1/audio/voices");
     const voices = (await response.json()).data || [];
     const picker = $("voice");
     const previous = select || picker.value;
@@ -129,7 +130,7 @@
     form.append("file", file, file.name);
     if ($("voice-name").value.trim()) form.append("name", $("voice-name").value.trim());
     try {
-      const voice = await (await api("/v1/audio/voices", { method: "POST", body: form })).json();
+      const voice = await (await api("v1/audio/voices", { method: "POST", body: form })).json();
       await loadVoices(voice.id);
       setStatus(`Voice ${voice.id} uploaded.`);
     } catch (e) {
@@ -246,7 +247,7 @@
         setStatus(`Generating ${name} with the run's seed…`);
         const body = { ...run.request, response_format: format, seed: Number(run.seed) };
         delete body.stream_format;
-        const response = await api("/v1/audio/speech", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+        const response = await api("v1/audio/speech", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
         save(await response.blob(), stem + (format === "opus" ? ".ogg" : "." + format));
         setStatus(`${name} saved.`);
       }
@@ -412,7 +413,7 @@
     setStatus("Generating segment 1…");
     let sawDone = false;
     try {
-      const response = await api("/v1/audio/speech", {
+      const response = await api("v1/audio/speech", {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request), signal: controller.signal,
       });
       run.seed = response.headers.get("X-Bark-Seed") ?? run.seed;

@@ -333,7 +333,7 @@ public sealed class PlaygroundEndpointTests
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
         string html = await page.Content.ReadAsStringAsync();
-        Assert.Contains("<script src=\"/playground/app.js\"", html);
+        Assert.Contains("<script src=\"playground/app.js\"", html);   // relative: works behind a proxy under a path prefix
         Assert.DoesNotContain("https://", html);   // nothing from a CDN
         foreach (string file in new[] { "app.js", "style.css" })
         {
