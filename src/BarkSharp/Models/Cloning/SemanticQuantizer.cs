@@ -87,6 +87,30 @@ public sealed class SemanticQuantizer : IThreadedModel
         return new SemanticQuantizer(info, lstm, intermediate, fc);
     }
 
+    /// <summary>A quantizer with seeded random weights of the sizes <paramref name="info"/> gives (benchmarks at the real shapes).</summary>
+    public static SemanticQuantizer CreateRandom(SemanticQuantizerInfo info, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        var rng = new Random(seed);
+        int h = info.HiddenSize;
+        float[] U(int n, int fanIn) => RandomWeights.Uniform(rng, n, 0f, 1f / MathF.Sqrt(fanIn));
+        var lstm = new LstmLayerWeight[2];
+        for (int k = 0; k < 2; k++)
+        {
+            int input = k == 0 ? info.InputSize : h;
+            lstm[k] = LstmLayerWeight.FromTorch(U(4 * h * input, h), U(4 * h * h, h), U(4 * h, h), U(4 * h, h), input, h);
+        }
+        WeightMatrix? intermediate = null;
+        int fcIn = h;
+        if (info.Version == 1)
+        {
+            const int I = SemanticQuantizerInfo.IntermediateSize;
+            intermediate = WeightMatrix.FromFloat32(U(I * h, h), I, h, U(I, h));
+            fcIn = I;
+        }
+        return new SemanticQuantizer(info, lstm, intermediate, WeightMatrix.FromFloat32(U(info.OutputSize * fcIn, fcIn), info.OutputSize, fcIn, U(info.OutputSize, fcIn)));
+    }
+
     /// <summary>
     /// Log-probabilities <c>[frames, OutputSize]</c> of <paramref name="features"/> <c>[frames, InputSize]</c> (row-major)
     /// — the original <c>forward</c> on a 2-D input, one unbatched sequence.
