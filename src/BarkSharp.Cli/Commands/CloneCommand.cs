@@ -57,7 +57,15 @@ internal static class CloneCommand
             int hubertLayer = result.GetValue(layer);
             if (hubertLayer < 0) throw new CliException(ExitCodes.Usage, $"--hubert-layer must be 0 or more, found {hubertLayer}.");
             OutputFiles.CheckWritable([outPath]);
-            WavAudio audio = WavReader.Read(inPath, new VoiceCloningOptions().MaxDuration);
+            WavAudio audio;
+            try
+            {
+                audio = WavReader.Read(inPath, new VoiceCloningOptions().MaxDuration);
+            }
+            catch (BarkFormatException e)
+            {
+                throw new CliException(ExitCodes.Usage, e.Message, e);                   // the recording is bad input, not a model problem
+            }
             if (audio.Duration < ShortWarning || audio.Duration > LongWarning)
                 await context.Error.WriteLineAsync($"warning: '{inPath}' lasts {audio.Duration.TotalSeconds:F1} s; cloning works best with 5–12 s of clean speech " +
                                                    $"({(audio.Duration < ShortWarning ? "a shorter one carries little of the voice" : "a longer one leaves little room for the text")}).");

@@ -63,8 +63,14 @@ public sealed class CloneCommandTests : IDisposable
         string text = Path.Combine(_dir, "notes.wav");
         await File.WriteAllTextAsync(text, "not audio at all");
         (code, _, stderr) = await Run(Clone(text, Path.Combine(_dir, "x.npz")));
-        Assert.NotEqual(0, code);
+        Assert.Equal(2, code);                                                       // bad input
         Assert.Contains("not a WAV file", stderr);
         Assert.False(File.Exists(Path.Combine(_dir, "x.npz")));
+
+        string tiny = Path.Combine(_dir, "tiny.wav");
+        BarkSharp.IO.WavWriter.Write(tiny, audio.Channels[0].AsSpan(0, 300), 24000);          // 200 samples at 16 kHz: no HuBERT frame
+        (code, _, stderr) = await Run(Clone(tiny, Path.Combine(_dir, "tiny.npz")));
+        Assert.Equal(2, code);
+        Assert.Contains("too short for one HuBERT frame", stderr);
     }
 }
