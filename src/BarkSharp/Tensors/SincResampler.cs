@@ -128,7 +128,9 @@ public sealed class SincResampler
         double scale = baseFreq / Down;
         for (int j = 0; j < Up; j++)
         {
-            double phase = -j / (double)Up;
+            // torchaudio builds this term as an integer arange divided by n, i.e. in the default float32, before
+            // adding it to the float64 tap offsets.
+            double phase = -j / (float)Up;
             for (int i = 0; i < Taps; i++)
             {
                 double t = (phase + (i - Width) / (double)Down) * baseFreq;
