@@ -53,6 +53,9 @@ public static class WavReader
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new BarkFormatException(path, "the file does not exist.");
+        long length = new FileInfo(path).Length;
+        if (length > int.MaxValue)
+            throw new BarkFormatException(path, $"the file has {length / (1 << 20)} MiB; files over 2 GiB are not read. Cut it to the part you need.");
         return Read(File.ReadAllBytes(path), path, maxDuration);
     }
 
