@@ -111,6 +111,7 @@ public static class Program
         root.Subcommands.Add(DownloadCommand.Create(context));
         root.Subcommands.Add(VoicesCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
+        root.Subcommands.Add(ServeCommand.Create(context));
         return root;
     }
 }

@@ -7,14 +7,7 @@ internal static class Statistics
 {
     public static async Task WriteAsync(TextWriter output, BarkTimings t, BarkGenerationOptions options, int samples)
     {
-        await output.WriteLineAsync(options.DoSample == false
-            ? "greedy decoding (no sampling)"
-            : $"seed {options.Seed} (pass --seed {options.Seed} to reproduce)");
-        await output.WriteLineAsync($"{"stage",-10}{"tokens",8}{"time",11}{"ms/token",10}");
-        await Row(output, "semantic", t.SemanticTokens, "", t.Semantic);
-        await Row(output, "coarse", t.CoarseTokens, "", t.Coarse);
-        await Row(output, "fine", t.FineFrames, " fr", t.Fine);
-        await Row(output, "codec", t.FineFrames, " fr", t.Codec);
+        await StageTableAsync(output, t, options);
         string batch = samples > 1 ? $" (batch of {samples}, longest sample)" : "";
         await output.WriteLineAsync($"total {t.Total.TotalSeconds:F2} s for {t.AudioSeconds:F2} s of audio{batch}: real-time factor {t.RealTimeFactor:F2} (below 1 is faster than real time)");
     }
@@ -39,17 +32,23 @@ internal static class Statistics
             TimeSpan.FromTicks(batches.Sum(b => b.Coarse.Ticks)), batches.Sum(b => b.CoarseTokens),
             TimeSpan.FromTicks(batches.Sum(b => b.Fine.Ticks)), batches.Sum(b => b.FineFrames),
             TimeSpan.FromTicks(batches.Sum(b => b.Codec.Ticks)), chunks.Sum(c => c.Samples.Length) / (double)chunks[0].SampleRate);
+        await StageTableAsync(output, sum, options);
+        double rtf = sum.AudioSeconds > 0 ? total.TotalSeconds / sum.AudioSeconds : double.NaN;
+        await output.WriteLineAsync($"total {total.TotalSeconds:F2} s for {sum.AudioSeconds:F2} s of audio: real-time factor {rtf:F2} (below 1 is faster than real time); " +
+                                    $"first audio after {chunks[0].Elapsed.TotalSeconds:F2} s");
+    }
+
+    /// <summary>How the run sampled, then tokens, time and ms/token of each stage.</summary>
+    private static async Task StageTableAsync(TextWriter output, BarkTimings t, BarkGenerationOptions options)
+    {
         await output.WriteLineAsync(options.DoSample == false
             ? "greedy decoding (no sampling)"
             : $"seed {options.Seed} (pass --seed {options.Seed} to reproduce)");
         await output.WriteLineAsync($"{"stage",-10}{"tokens",8}{"time",11}{"ms/token",10}");
-        await Row(output, "semantic", sum.SemanticTokens, "", sum.Semantic);
-        await Row(output, "coarse", sum.CoarseTokens, "", sum.Coarse);
-        await Row(output, "fine", sum.FineFrames, " fr", sum.Fine);
-        await Row(output, "codec", sum.FineFrames, " fr", sum.Codec);
-        double rtf = sum.AudioSeconds > 0 ? total.TotalSeconds / sum.AudioSeconds : double.NaN;
-        await output.WriteLineAsync($"total {total.TotalSeconds:F2} s for {sum.AudioSeconds:F2} s of audio: real-time factor {rtf:F2} (below 1 is faster than real time); " +
-                                    $"first audio after {chunks[0].Elapsed.TotalSeconds:F2} s");
+        await Row(output, "semantic", t.SemanticTokens, "", t.Semantic);
+        await Row(output, "coarse", t.CoarseTokens, "", t.Coarse);
+        await Row(output, "fine", t.FineFrames, " fr", t.Fine);
+        await Row(output, "codec", t.FineFrames, " fr", t.Codec);
     }
 
     private static Task Row(TextWriter output, string stage, int tokens, string unit, TimeSpan time) =>

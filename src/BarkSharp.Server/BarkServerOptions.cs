@@ -27,7 +27,7 @@ public sealed class BarkServerOptions
     /// </summary>
     public List<string> ApiKeys { get; set; } = [];
 
-    /// <summary>Requests generated at the same time (their segments batch together). Default 4.</summary>
+    /// <summary>Requests generated at the same time, and the most segments in one batch (1..64). Default 4.</summary>
     public int MaxBatch { get; set; } = 4;
 
     /// <summary>Requests that may wait beyond <see cref="MaxBatch"/>; more are answered 429 with Retry-After at once. Default 16.</summary>
@@ -98,7 +98,7 @@ public sealed class BarkServerOptions
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Model)) throw new ArgumentException("Bark:Model is empty: name a hub repository or a model folder.");
-        if (MaxBatch < 1) throw new ArgumentException($"Bark:MaxBatch must be at least 1, not {MaxBatch}.");
+        if (MaxBatch is < 1 or > 64) throw new ArgumentException($"Bark:MaxBatch must lie in 1..64, not {MaxBatch}.");
         if (QueueSize < 0) throw new ArgumentException($"Bark:QueueSize must be 0 or more, not {QueueSize}.");
         if (MaxInputCharacters < 1) throw new ArgumentException($"Bark:MaxInputCharacters must be at least 1, not {MaxInputCharacters}.");
         if (MaxRequestBodyBytes < 1024) throw new ArgumentException($"Bark:MaxRequestBodyBytes must be at least 1024, not {MaxRequestBodyBytes}.");

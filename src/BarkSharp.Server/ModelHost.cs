@@ -32,9 +32,15 @@ internal sealed class ModelHost(IOptions<BarkServerOptions> options, ILoggerFact
     private volatile string? _failure;
 
     /// <summary>Builds the engine; replaced by tests. Default: the model and processor from <see cref="BarkServerOptions.Model"/>.</summary>
-    internal Func<BarkServerOptions, CancellationToken, Task<ISpeechEngine>> EngineFactory { get; set; } = DefaultEngineAsync;
+    internal Func<BarkServerOptions, CancellationToken, Task<ISpeechEngine>>? EngineFactory { get; set; }
 
-    public ModelState State { get; private set; } = ModelState.Loading;
+    private volatile ModelState _state = ModelState.Loading;
+
+    public ModelState State
+    {
+        get => _state;
+        private set => _state = value;
+    }
 
     /// <summary>The loaded model's reason for failing, when <see cref="State"/> is <see cref="ModelState.Failed"/>.</summary>
     public string? Failure => _failure;
@@ -45,14 +51,14 @@ internal sealed class ModelHost(IOptions<BarkServerOptions> options, ILoggerFact
             "server_error", "model_not_ready")
         { RetryAfterSeconds = State == ModelState.Failed ? null : 5 };
 
-    private static async Task<ISpeechEngine> DefaultEngineAsync(BarkServerOptions o, CancellationToken cancellationToken)
+    private async Task<ISpeechEngine> DefaultEngineAsync(BarkServerOptions o, CancellationToken cancellationToken)
     {
         var modelOptions = new BarkModelOptions { WeightType = o.WeightType, MaxThreads = o.Threads };
         BarkModel model = await BarkModel.FromPretrainedAsync(o.Model, modelOptions, null, null, cancellationToken);
         try
         {
             BarkProcessor processor = BarkProcessor.FromPretrained(o.Model, hub: modelOptions.Hub);
-            return new PipelineSpeechEngine(model, processor);
+            return new SpeechGeneratorEngine(model, processor, o.MaxBatch, metrics, _logger);
         }
         catch
         {
@@ -69,7 +75,7 @@ internal sealed class ModelHost(IOptions<BarkServerOptions> options, ILoggerFact
             await Task.Yield();
             var clock = System.Diagnostics.Stopwatch.StartNew();
             _logger.LogInformation("Loading {Model}", o.Model);
-            ISpeechEngine engine = await EngineFactory(o, stoppingToken);
+            ISpeechEngine engine = await (EngineFactory ?? DefaultEngineAsync)(o, stoppingToken);
             _engine = engine;
             _logger.LogInformation("Loaded {Model} in {Seconds:F1} s", o.Model, clock.Elapsed.TotalSeconds);
             if (o.WarmUp)

@@ -19,7 +19,7 @@ public sealed class ServerMetrics : IDisposable
     private readonly Histogram<long> _batchSize;
     private readonly Counter<double> _audioSeconds;
     private readonly Counter<long> _cancelled;
-    private long _cancelledCount, _inFlightCount, _completedCount;
+    private long _cancelledCount, _inFlightCount, _completedCount, _largestBatch;
     private Func<int> _queueDepth = () => 0;
     private int _ready;
 
@@ -46,6 +46,9 @@ public sealed class ServerMetrics : IDisposable
 
     /// <summary>Speech requests that delivered all their audio.</summary>
     public long Completed => Interlocked.Read(ref _completedCount);
+
+    /// <summary>The most segments generated in one batch so far.</summary>
+    public long LargestBatch => Interlocked.Read(ref _largestBatch);
 
     /// <summary>Raised after a generation was stopped early, with the reason.</summary>
     public event Action<string>? GenerationCancelled;
@@ -78,7 +81,14 @@ public sealed class ServerMetrics : IDisposable
         _audioSeconds.Add(audioSeconds);
     }
 
-    internal void Batch(int size) => _batchSize.Record(size);
+    internal void Batch(int size)
+    {
+        _batchSize.Record(size);
+        long seen;
+        while (size > (seen = Interlocked.Read(ref _largestBatch)) && Interlocked.CompareExchange(ref _largestBatch, size, seen) != seen)
+        {
+        }
+    }
 
     internal void Cancelled(string reason)
     {

@@ -33,7 +33,6 @@ internal static class SpeechEndpoint
         VoicePreset? voice = services.GetRequiredService<VoiceStore>().Resolve(request.Voice, engine);
         ulong seed = request.Seed ?? (ulong)RandomNumberGenerator.GetInt32(int.MaxValue);
         var settings = new SpeechSettings(voice, request.Generation(seed, options.MaxSemanticTokens));
-        int inputTokens = engine.CountTokens(request.Input);
 
         using var deadline = new CancellationTokenSource(options.RequestTimeout);
         CancellationToken stopping = services.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
@@ -56,7 +55,7 @@ internal static class SpeechEndpoint
             try
             {
                 context.Response.Headers["X-Bark-Seed"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await RespondAsync(context, request, engine, settings, inputTokens, arrival, metrics, cancellationToken);
+                await RespondAsync(context, request, engine, settings, arrival, metrics, cancellationToken);
             }
             catch (Exception e) when (context.RequestAborted.IsCancellationRequested)
             {
@@ -74,9 +73,9 @@ internal static class SpeechEndpoint
                 }
                 throw deadline.IsCancellationRequested ? DeadlineError(options) : new ApiError(503, "The server is shutting down.", "server_error", "shutting_down");
             }
-            catch (BarkException e)
+            catch (BarkInputException e)
             {
-                // input the processor or a generator refuses: the client's to fix
+                // input the segmenter, the processor or a generator refuses: the client's to fix
                 ApiError error = ApiError.BadRequest(e.Message, "input", "invalid_input");
                 if (!context.Response.HasStarted) throw error;
                 await TryWriteSseErrorAsync(context, request, error);
@@ -98,13 +97,13 @@ internal static class SpeechEndpoint
     private static ApiError DeadlineError(BarkServerOptions options) =>
         new(504, $"The request did not finish within the server's deadline of {options.RequestTimeout.TotalSeconds:0.#} s.", "server_error", "deadline_exceeded");
 
-    private static async Task RespondAsync(HttpContext context, SpeechRequest request, ISpeechEngine engine, SpeechSettings settings, int inputTokens,
+    private static async Task RespondAsync(HttpContext context, SpeechRequest request, ISpeechEngine engine, SpeechSettings settings,
         long arrival, ServerMetrics metrics, CancellationToken cancellationToken)
     {
         HttpResponse response = context.Response;
         var pending = new MemoryStream();
         using AudioEncoder encoder = AudioEncoder.Create(request.Format, pending, engine.SampleRate, streaming: request.Stream != StreamMode.None);
-        int outputTokens = 0;
+        int inputTokens = 0, outputTokens = 0;
         bool first = true;
 
         async Task SendAsync(bool final)
@@ -133,7 +132,7 @@ internal static class SpeechEndpoint
 
         await foreach (SpeechPiece piece in engine.StreamAsync(request.Input, settings, cancellationToken))
         {
-            metrics.Batch(1);
+            inputTokens += piece.InputTokens;
             outputTokens += piece.SemanticTokens;
             encoder.Write(piece.Samples);
             if (request.Stream != StreamMode.None)

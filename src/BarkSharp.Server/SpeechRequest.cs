@@ -27,7 +27,7 @@ internal sealed record SpeechRequest(string? Model, string Input, string? Voice,
     bool Greedy, double? TextTemp, double? WaveformTemp, double? FineTemp, double? MinEosP, int? MaxSemanticTokens)
 {
     /// <summary>Formats a client may ask for and this server writes.</summary>
-    public const string Supported = "wav, pcm, opus";
+    public const string Supported = "wav, pcm, opus, flac";
 
     public static SpeechRequest Parse(ReadOnlySpan<byte> body, BarkServerOptions options)
     {
@@ -67,7 +67,7 @@ internal sealed record SpeechRequest(string? Model, string Input, string? Voice,
             if (OptionalString(root, "response_format") is { } f)
             {
                 string name = f.Trim().ToLowerInvariant();
-                if (name is not ("wav" or "pcm" or "opus") || !AudioEncoder.TryParse(name, out format))
+                if (name is not ("wav" or "pcm" or "opus" or "flac") || !AudioEncoder.TryParse(name, out format))
                     throw ApiError.BadRequest($"The response_format '{f}' is not supported; this server writes {Supported}.", "response_format", "unsupported_response_format");
             }
 

@@ -462,14 +462,14 @@ public sealed class BarkModel : IDisposable
         return audio;
     }
 
-    /// <inheritdoc />
+    /// <summary>Drops the weights. Any later use of the model throws <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
         // Weights live in managed arrays (the checkpoint is mapped only while a sub-model is read); drop them.
-        _semantic.Release();
-        _coarse.Release();
-        _fine.Release();
-        _codec.Release();
+        _semantic.Close();
+        _coarse.Close();
+        _fine.Close();
+        _codec.Close();
     }
 
     private void ReleaseIfLowMemory<T>(StageSlot<T> slot) where T : class, IThreadedModel
@@ -484,12 +484,19 @@ public sealed class BarkModel : IDisposable
     private sealed class StageSlot<T>(Func<T> load, Func<int> threads) where T : class, IThreadedModel
     {
         private T? _value;
+        private bool _closed;
 
-        public T Value => _value ??= Loaded();
+        public T Value => _value ?? (_closed ? throw new ObjectDisposedException(nameof(BarkModel), "the model was disposed; load it again to generate.") : _value = Loaded());
 
         public bool Resident => _value is not null;
 
         public void Release() => _value = null;
+
+        public void Close()
+        {
+            _closed = true;
+            _value = null;
+        }
 
         public void ApplyThreads(int count)
         {

@@ -56,12 +56,28 @@ public sealed partial class BarkProcessor
     /// <exception cref="BarkException">The tokenizer files or the preset index are missing or malformed.</exception>
     /// <exception cref="BarkHubException">The repository cannot be downloaded (not found, offline and not cached, network).</exception>
     public static BarkProcessor FromPretrained(string modelIdOrFolder, BarkProcessorOptions? options = null, ILoggerFactory? loggerFactory = null,
-        HubOptions? hub = null)
+        HubOptions? hub = null) =>
+        Load(modelIdOrFolder, options, loggerFactory, hub, null, CancellationToken.None);
+
+    /// <summary>Loads the processor on a worker thread, reporting downloads; see <see cref="FromPretrained"/>.</summary>
+    /// <param name="modelIdOrFolder">A local model folder, or a hub repository id.</param>
+    /// <param name="options">Defaults for <c>Process</c> calls; Transformers' when null.</param>
+    /// <param name="loggerFactory">Receives warnings and download messages.</param>
+    /// <param name="hub">Hub settings for a repository id (the same <see cref="HubOptions"/> as <see cref="BarkModelOptions.Hub"/>).</param>
+    /// <param name="downloadProgress">Receives bytes and speed of each file downloaded.</param>
+    /// <param name="cancellationToken">Stops a download (resumed next time).</param>
+    public static Task<BarkProcessor> FromPretrainedAsync(string modelIdOrFolder, BarkProcessorOptions? options = null, ILoggerFactory? loggerFactory = null,
+        HubOptions? hub = null, IProgress<DownloadProgress>? downloadProgress = null, CancellationToken cancellationToken = default) =>
+        Task.Run(() => Load(modelIdOrFolder, options, loggerFactory, hub, downloadProgress, cancellationToken), cancellationToken);
+
+    private static BarkProcessor Load(string modelIdOrFolder, BarkProcessorOptions? options, ILoggerFactory? loggerFactory, HubOptions? hub,
+        IProgress<DownloadProgress>? downloadProgress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(modelIdOrFolder);
         options ??= BarkProcessorOptions.Default;
         options.Validate();
-        (string folder, Func<string, string?>? fetchPreset) = PretrainedSource.ProcessorFolder(modelIdOrFolder, hub, loggerFactory, null, CancellationToken.None);
+        (string folder, Func<string, CancellationToken, string?>? fetchPreset) =
+            PretrainedSource.ProcessorFolder(modelIdOrFolder, hub, loggerFactory, downloadProgress, cancellationToken);
         return new BarkProcessor(
             BarkTokenizer.FromPretrained(folder),
             VoicePresetIndex.Read(folder, fetchPreset),
@@ -72,6 +88,14 @@ public sealed partial class BarkProcessor
     /// <summary>Loads a voice preset by name, or from an <c>.npz</c> path when the string is not a name.</summary>
     /// <exception cref="BarkVoiceException">The name is unknown (the message lists the available ones) or the preset is invalid.</exception>
     public VoicePreset LoadVoicePreset(string nameOrPath) => _presets.Load(nameOrPath);
+
+    /// <summary>
+    /// Loads a voice preset on a worker thread; a hub preset's files are downloaded on first use, and
+    /// <paramref name="cancellationToken"/> stops the download.
+    /// </summary>
+    /// <exception cref="BarkVoiceException">The name is unknown or the preset is invalid.</exception>
+    public Task<VoicePreset> LoadVoicePresetAsync(string nameOrPath, CancellationToken cancellationToken = default) =>
+        Task.Run(() => _presets.Load(nameOrPath, cancellationToken), cancellationToken);
 
     /// <summary>Processes one text, with a voice given by name or <c>.npz</c> path (or none).</summary>
     /// <param name="text">The text. Empty or whitespace-only text gives one row of length 0, as in Transformers.</param>

@@ -232,10 +232,10 @@ internal sealed class VoicePresetIndex
 
     private readonly Dictionary<string, Dictionary<string, string>> _entries;
     private readonly string[] _searchFolders;
-    private readonly Func<string, string?>? _fetch;
+    private readonly Func<string, CancellationToken, string?>? _fetch;
 
     private VoicePresetIndex(string? indexPath, List<string> names, Dictionary<string, Dictionary<string, string>> entries, string[] searchFolders,
-        Func<string, string?>? fetch)
+        Func<string, CancellationToken, string?>? fetch)
     {
         IndexPath = indexPath;
         Names = names;
@@ -260,7 +260,7 @@ internal sealed class VoicePresetIndex
     /// returns its local path, or null when it cannot be had.
     /// </param>
     /// <exception cref="BarkConfigException">The index exists but is malformed.</exception>
-    public static VoicePresetIndex Read(string modelFolder, Func<string, string?>? fetch = null)
+    public static VoicePresetIndex Read(string modelFolder, Func<string, CancellationToken, string?>? fetch = null)
     {
         string path = Path.Combine(modelFolder, "speaker_embeddings_path.json");
         string processorConfig = Path.Combine(modelFolder, "processor_config.json");
@@ -319,10 +319,10 @@ internal sealed class VoicePresetIndex
     }
 
     /// <summary>Loads a preset by name, or from an <c>.npz</c> path when the string is not a name.</summary>
-    public VoicePreset Load(string nameOrPath)
+    public VoicePreset Load(string nameOrPath, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(nameOrPath);
-        if (_entries.TryGetValue(nameOrPath, out Dictionary<string, string>? files)) return LoadEntry(nameOrPath, files);
+        if (_entries.TryGetValue(nameOrPath, out Dictionary<string, string>? files)) return LoadEntry(nameOrPath, files, cancellationToken);
 
         string npz = nameOrPath.EndsWith(".npz", StringComparison.Ordinal) ? nameOrPath : nameOrPath + ".npz";
         if (File.Exists(npz)) return VoicePreset.FromNpz(npz);
@@ -335,14 +335,14 @@ internal sealed class VoicePresetIndex
         throw new BarkVoiceException(nameOrPath, $"unknown voice preset '{nameOrPath}': it is not a preset name and there is no file '{Path.GetFullPath(npz)}'. {available}");
     }
 
-    private VoicePreset LoadEntry(string name, Dictionary<string, string> files)
+    private VoicePreset LoadEntry(string name, Dictionary<string, string> files, CancellationToken cancellationToken)
     {
         var arrays = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
         foreach (string key in VoicePreset.ArrayNames)
         {
             if (!files.TryGetValue(key, out string? relative))
                 throw new BarkVoiceException(name, $"voice preset '{name}': {IndexPath} gives no '{key}' file for it.");
-            string? path = _searchFolders.Select(folder => Path.Combine(folder, relative)).FirstOrDefault(File.Exists) ?? _fetch?.Invoke(relative);
+            string? path = _searchFolders.Select(folder => Path.Combine(folder, relative)).FirstOrDefault(File.Exists) ?? _fetch?.Invoke(relative, cancellationToken);
             if (path is null)
                 throw new BarkVoiceException(name, $"voice preset '{name}': its {key} file '{relative}' is not in {string.Join(" or ", _searchFolders.Select(Path.GetFullPath))}. " +
                                                    "Download the model's speaker_embeddings folder (e.g. with `huggingface-cli download <repo> --include \"speaker_embeddings/*\"`).");

@@ -23,6 +23,7 @@ internal static partial class SayCommand
         return Path.GetExtension(output).ToLowerInvariant() switch
         {
             ".opus" or ".ogg" => AudioFormat.Opus,
+            ".flac" => AudioFormat.Flac,
             ".raw" or ".pcm" => AudioFormat.Pcm,
             _ => AudioFormat.Wav,
         };
@@ -112,6 +113,7 @@ internal static partial class SayCommand
         AudioFormat.WavFloat32 => "float32 WAV",
         AudioFormat.Pcm => "raw s16le",
         AudioFormat.Opus => "Ogg Opus",
+        AudioFormat.Flac => "FLAC",
         _ => format.ToString(),
     };
 

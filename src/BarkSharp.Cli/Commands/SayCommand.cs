@@ -33,11 +33,11 @@ internal static partial class SayCommand
         var format = new Option<string?>("--format")
         {
             Description = "Audio format: wav (16-bit, default), float32 (32-bit float WAV), raw (headerless signed 16-bit little-endian mono, " +
-                          "for aplay -f S16_LE -r 24000 -c 1) or opus (Ogg Opus). Default: from the output's extension (.opus, .raw/.pcm), else wav.",
-            HelpName = "wav|float32|raw|opus",
-            CustomParser = r => r.Tokens.Single().Value.ToLowerInvariant() is var name && name is "wav" or "pcm16" or "float32" or "raw" or "pcm" or "opus"
+                          "for aplay -f S16_LE -r 24000 -c 1), opus (Ogg Opus) or flac. Default: from the output's extension (.opus, .flac, .raw/.pcm), else wav.",
+            HelpName = "wav|float32|raw|opus|flac",
+            CustomParser = r => r.Tokens.Single().Value.ToLowerInvariant() is var name && name is "wav" or "pcm16" or "float32" or "raw" or "pcm" or "opus" or "flac"
                 ? name
-                : FailFormat(r, $"--format must be wav, float32, raw or opus, not '{r.Tokens.Single().Value}'."),
+                : FailFormat(r, $"--format must be wav, float32, raw, opus or flac, not '{r.Tokens.Single().Value}'."),
         };
         var stream = new Option<bool>("--stream") { Description = "Write and flush the audio segment by segment as it is generated (always on with -o -); WAV sizes are then 0xFFFFFFFF." };
         var voiceMode = new Option<string>("--voice-mode")

@@ -31,19 +31,20 @@ public abstract class AudioEncoder : IDisposable
     /// <param name="format">The encoding.</param>
     /// <param name="output">Where the bytes go; not closed by the encoder.</param>
     /// <param name="sampleRate">Input samples per second (Bark produces 24000). Opus takes 8000, 12000, 16000, 24000 or 48000.</param>
-    /// <param name="streaming">Write as early as possible and never seek back (WAV sizes 0xFFFFFFFF; Opus pages at every <see cref="Flush"/>).</param>
+    /// <param name="streaming">Write as early as possible and never seek back (WAV sizes 0xFFFFFFFF; Opus pages at every <see cref="Flush"/>; FLAC frames as they fill, STREAMINFO total and MD5 unknown).</param>
     public static AudioEncoder Create(AudioFormat format, Stream output, int sampleRate, bool streaming = false) => format switch
     {
         AudioFormat.Wav => new WavEncoder(output, sampleRate, IO.WavFormat.Pcm16, streaming),
         AudioFormat.WavFloat32 => new WavEncoder(output, sampleRate, IO.WavFormat.Float32, streaming),
         AudioFormat.Pcm => new PcmEncoder(output, sampleRate),
         AudioFormat.Opus => new OggOpusEncoder(output, sampleRate),
+        AudioFormat.Flac => new FlacEncoder(output, sampleRate, streaming),
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown audio format"),
     };
 
     /// <summary>
     /// Parses a format name as clients and the command line give it, case-insensitively: <c>wav</c> (16-bit),
-    /// <c>wav-float32</c> / <c>float32</c>, <c>pcm</c> / <c>raw</c> / <c>s16le</c> (headerless 16-bit), <c>opus</c> / <c>ogg</c>.
+    /// <c>wav-float32</c> / <c>float32</c>, <c>pcm</c> / <c>raw</c> / <c>s16le</c> (headerless 16-bit), <c>opus</c> / <c>ogg</c>, <c>flac</c>.
     /// </summary>
     /// <returns>Whether the name is known.</returns>
     public static bool TryParse(string? name, out AudioFormat format)
@@ -62,6 +63,9 @@ public abstract class AudioEncoder : IDisposable
             case "opus" or "ogg" or "ogg-opus":
                 format = AudioFormat.Opus;
                 return true;
+            case "flac":
+                format = AudioFormat.Flac;
+                return true;
             default:
                 format = default;
                 return false;
@@ -74,6 +78,7 @@ public abstract class AudioEncoder : IDisposable
         AudioFormat.Wav or AudioFormat.WavFloat32 => "audio/wav",
         AudioFormat.Pcm => "audio/pcm",
         AudioFormat.Opus => "audio/ogg",
+        AudioFormat.Flac => "audio/flac",
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 
@@ -83,6 +88,7 @@ public abstract class AudioEncoder : IDisposable
         AudioFormat.Wav or AudioFormat.WavFloat32 => ".wav",
         AudioFormat.Pcm => ".pcm",
         AudioFormat.Opus => ".opus",
+        AudioFormat.Flac => ".flac",
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 

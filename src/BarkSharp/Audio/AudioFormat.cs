@@ -14,4 +14,7 @@ public enum AudioFormat
 
     /// <summary>Ogg Opus (RFC 7845): Opus packets of 20 ms encoded by Concentus in managed code; <c>audio/ogg</c>.</summary>
     Opus,
+
+    /// <summary>FLAC, lossless 16-bit (samples clipped and rounded as for <see cref="Pcm"/>); <c>audio/flac</c>.</summary>
+    Flac,
 }

@@ -46,12 +46,7 @@ public static class BarkBenchmark
     /// <summary>Runs the workload and returns the report.</summary>
     public static BenchmarkReport Run(BenchmarkOptions options, IProgress<string>? log = null, CancellationToken cancellationToken = default)
     {
-        BarkConfig config = options.ConfigOverride ?? options.Shape switch
-        {
-            "bark-small" => BarkConfig.BarkSmall,
-            "bark" or "bark-large" => BarkConfig.BarkLarge,
-            _ => throw new BarkInputException($"unknown shape '{options.Shape}': use bark-small or bark."),
-        };
+        BarkConfig config = options.ConfigOverride ?? ShapeConfig(options.Shape);
         int threads = Math.Max(1, options.Threads), batch = Math.Max(1, options.Batch);
         KvCacheType kvCache = KvCache.Resolve(options.KvCache, options.Weights);
         var machine = new MachineReport(MachineProbe.CpuName(), 0, 0);
@@ -247,6 +242,14 @@ public static class BarkBenchmark
         KvCacheType.Float32 => "f32",
         KvCacheType.BFloat16 => "bf16",
         _ => "auto",
+    };
+
+    /// <summary>The real shapes named <c>bark-small</c> or <c>bark</c> (random weights are built on them).</summary>
+    internal static BarkConfig ShapeConfig(string shape) => shape switch
+    {
+        "bark-small" => BarkConfig.BarkSmall,
+        "bark" or "bark-large" => BarkConfig.BarkLarge,
+        _ => throw new BarkInputException($"unknown shape '{shape}': use bark-small or bark."),
     };
 
     /// <summary>Parses <c>auto</c>, <c>f32</c> or <c>bf16</c>.</summary>

@@ -55,12 +55,7 @@ public static class LongFormBenchmark
     /// <summary>Runs the workload: a warm-up, then segment by segment, then batched.</summary>
     public static LongFormReport Run(LongFormBenchmarkOptions options, IProgress<string>? log = null, CancellationToken cancellationToken = default)
     {
-        BarkConfig config = options.ConfigOverride ?? options.Shape switch
-        {
-            "bark-small" => BarkConfig.BarkSmall,
-            "bark" or "bark-large" => BarkConfig.BarkLarge,
-            _ => throw new BarkInputException($"unknown shape '{options.Shape}': use bark-small or bark."),
-        };
+        BarkConfig config = options.ConfigOverride ?? BarkBenchmark.ShapeConfig(options.Shape);
         string folder = Directory.CreateTempSubdirectory("bark-longform-").FullName;
         try
         {

@@ -19,7 +19,7 @@ internal static class PretrainedSource
     }
 
     /// <summary>The folder with the tokenizer files and the preset index, and a fetcher for preset files (null for a plain folder).</summary>
-    public static (string Folder, Func<string, string?>? FetchPreset) ProcessorFolder(string modelIdOrFolder, HubOptions? options,
+    public static (string Folder, Func<string, CancellationToken, string?>? FetchPreset) ProcessorFolder(string modelIdOrFolder, HubOptions? options,
         ILoggerFactory? loggerFactory, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         if (Directory.Exists(modelIdOrFolder)) return (modelIdOrFolder, null);
@@ -35,10 +35,10 @@ internal static class PretrainedSource
         HubOptions pinned = (options ?? new HubOptions()) with { Revision = commit, CheckForUpdates = false };
         return (folder, FetchPreset);
 
-        string? FetchPreset(string relative)
+        string? FetchPreset(string relative, CancellationToken token)
         {
             using var hub = new HubClient(pinned, loggerFactory);
-            return Wait(hub.TryGetFileAsync(repoId, relative, progress: null, CancellationToken.None));
+            return Wait(hub.TryGetFileAsync(repoId, relative, progress: null, token));
         }
     }
 

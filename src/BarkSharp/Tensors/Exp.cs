@@ -38,8 +38,7 @@ public static class Exp
         p = TSimd.Fma(p, r, TSimd.Broadcast(1f));
         p = TSimd.Fma(p, r, TSimd.Broadcast(1f));
         // 2^n: n in [−126, 128]; split in two factors so n = 128 and n = −126 stay representable.
-        TVec half = TSimd.Floor(TSimd.Multiply(n, TSimd.Broadcast(0.5f)));
-        TVec result = TSimd.Multiply(TSimd.Multiply(p, TSimd.Pow2(half)), TSimd.Pow2(TSimd.Subtract(n, half)));
+        TVec result = TSimd.ScaleByPow2(p, n);
         result = TSimd.Select(TSimd.LessThan(x, low), TSimd.Zero, result);
         result = TSimd.Select(TSimd.GreaterThan(x, high), TSimd.Broadcast(float.PositiveInfinity), result);
         return TSimd.Select(TSimd.Equal(x, x), result, x);

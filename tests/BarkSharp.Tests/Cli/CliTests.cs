@@ -222,7 +222,7 @@ public sealed class CliTests : IDisposable
 
         (code, _, err) = await Run(Say(Out("x.wav"), "Hello", "--format", "mp3"));
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains("--format must be wav, float32, raw or opus, not 'mp3'", err);
+        Assert.Contains("--format must be wav, float32, raw, opus or flac, not 'mp3'", err);
 
         _env["HF_HUB_OFFLINE"] = "1";
         (code, _, err) = await Run(["say", "Hello", "-o", Out("x.wav")]);

@@ -62,7 +62,7 @@ public class EndToEndTests(ITestOutputHelper output) : IClassFixture<EndToEndTes
         using var pipeline = new TextToAudioPipeline(_tiny.Model, _tiny.Processor);
         var options = BarkGenerationOptions.Greedy with { Semantic = new StageOptions { MaxNewTokens = 16 } };
         TextToAudioOutput result = pipeline.Run(c.Json.GetProperty("text").GetString()!, options);
-        Assert.Equal((int)c.Output("sampling_rate").ToInt64()[0], result.SamplingRate);
+        Assert.Equal((int)c.Output("sampling_rate").ToInt64()[0], result.SampleRate);
         (double atol, double rtol) = c.Tolerance("audio");
         double err = Compare.AssertClose(c.Output("audio").ToFloat32(), result.Audio, atol, rtol, "pipeline audio");
         output.WriteLine($"pipeline audio: max abs err {err:e2}");
