@@ -107,6 +107,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(TokenizeCommand.Create(context));
         root.Subcommands.Add(DecodeCommand.Create(context));
+        root.Subcommands.Add(CloneCommand.Create(context));
         root.Subcommands.Add(DownloadCommand.Create(context));
         root.Subcommands.Add(VoicesCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));

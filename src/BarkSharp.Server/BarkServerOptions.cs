@@ -45,6 +45,18 @@ public sealed class BarkServerOptions
     /// <summary>Folder of uploaded voices (<c>voice_*.npz</c>); created when missing. Default <c>voices</c> under the working directory.</summary>
     public string VoicesDirectory { get; set; } = "voices";
 
+    /// <summary>
+    /// HuBERT model that clones a WAV uploaded to <c>POST /v1/audio/voices</c> (hub id or folder; fetched on the first
+    /// WAV upload). Default <c>facebook/hubert-base-ls960</c>.
+    /// </summary>
+    public string CloneHubert { get; set; } = BarkSharp.Cloning.VoiceCloningOptions.DefaultHubert;
+
+    /// <summary>HuBERT layer whose features the quantizer reads (default 9).</summary>
+    public int CloneHubertLayer { get; set; } = BarkSharp.Cloning.VoiceCloningOptions.DefaultHubertLayer;
+
+    /// <summary>The cloning quantizer: a hub id (with the recipe's file name) or a <c>.pth</c> file. Default <c>GitMylo/bark-voice-cloning</c>.</summary>
+    public string CloneQuantizer { get; set; } = BarkSharp.Cloning.VoiceCloningOptions.DefaultQuantizer;
+
     /// <summary>Weight storage type of the transformer blocks (<c>Auto</c>, <c>Float32</c>, <c>BFloat16</c>, <c>Float16</c>, <c>Int8</c>).</summary>
     public WeightType WeightType { get; set; } = WeightType.Auto;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using BarkSharp.Cloning;
 using BarkSharp.IO;
 using Microsoft.Extensions.Options;
 
@@ -21,6 +22,8 @@ internal sealed record VoiceInfo(string Id, string Type, string? Preset = null, 
 internal sealed partial class VoiceStore(IOptions<BarkServerOptions> options)
 {
     private readonly ConcurrentDictionary<string, VoicePreset> _presets = new(StringComparer.Ordinal);
+    private readonly Lock _clonerLock = new();
+    private VoiceCloner? _cloner;
 
     [GeneratedRegex("^voice_[a-z0-9_-]{1,64}$", RegexOptions.CultureInvariant)]
     private static partial Regex CustomId();
@@ -104,13 +107,20 @@ internal sealed partial class VoiceStore(IOptions<BarkServerOptions> options)
             id = "voice_" + n;
         }
         string label = string.IsNullOrWhiteSpace(fileName) ? "the upload" : Path.GetFileName(fileName);
-        try
+        if (IsWav(content))
         {
-            VoicePreset.FromArrays(NpzFile.Read(new MemoryStream(content, writable: false), label), label);
+            content = CloneToNpz(content, label);
         }
-        catch (BarkException e)
+        else
         {
-            throw ApiError.BadRequest($"Not a valid Bark voice prompt: {e.Message}", "file", "invalid_voice");
+            try
+            {
+                VoicePreset.FromArrays(NpzFile.Read(new MemoryStream(content, writable: false), label), label);
+            }
+            catch (BarkException e)
+            {
+                throw ApiError.BadRequest($"Not a valid Bark voice prompt: {e.Message}", "file", "invalid_voice");
+            }
         }
 
         Directory.CreateDirectory(Folder);
@@ -134,6 +144,57 @@ internal sealed partial class VoiceStore(IOptions<BarkServerOptions> options)
             if (File.Exists(temp)) File.Delete(temp);
         }
         return new VoiceInfo(id, "custom", CreatedAt: DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+    }
+
+    private static bool IsWav(byte[] content) => content.Length >= 12 && content.AsSpan(0, 4).SequenceEqual("RIFF"u8) && content.AsSpan(8, 4).SequenceEqual("WAVE"u8);
+
+    /// <summary>
+    /// A WAV recording cloned into a voice prompt (HuBERT + quantizer for the semantic prompt, the model's EnCodec
+    /// encoder for the codes), as <c>.npz</c> bytes. The cloning models load on the first WAV upload.
+    /// </summary>
+    private byte[] CloneToNpz(byte[] wav, string label)
+    {
+        WavAudio audio;
+        try
+        {
+            audio = WavReader.Read(wav, label);
+        }
+        catch (BarkException e)
+        {
+            throw ApiError.BadRequest($"Not a WAV recording that can be cloned: {e.Message}", "file", "invalid_voice");
+        }
+        VoiceCloner cloner;
+        try
+        {
+            lock (_clonerLock)
+            {
+                BarkServerOptions o = options.Value;
+                cloner = _cloner ??= VoiceCloner.FromPretrained(new VoiceCloningOptions
+                {
+                    BarkModel = o.Model,
+                    Hubert = o.CloneHubert,
+                    HubertLayer = o.CloneHubertLayer,
+                    Quantizer = o.CloneQuantizer,
+                    MaxThreads = o.Threads,
+                });
+            }
+        }
+        catch (BarkException e)
+        {
+            throw new ApiError(503, $"Voice cloning is not available: its models could not be loaded ({e.Message}).", "server_error", "cloning_unavailable");
+        }
+        VoicePreset voice;
+        try
+        {
+            voice = cloner.Clone(audio);
+        }
+        catch (BarkException e)
+        {
+            throw ApiError.BadRequest($"The recording cannot be cloned: {e.Message}", "file", "invalid_voice");
+        }
+        using var npz = new MemoryStream();
+        NpzFile.Write(npz, voice.ToArrays());
+        return npz.ToArray();
     }
 
     /// <summary>Deletes a custom voice.</summary>

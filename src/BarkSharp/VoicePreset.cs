@@ -19,7 +19,7 @@ namespace BarkSharp;
 /// tensor"), but its values are ordinary codes, so BarkSharp loads it.</para>
 /// <para>The arrays are exposed as-is for speed; treat them as read-only.</para>
 /// </remarks>
-public sealed class VoicePreset
+public sealed partial class VoicePreset
 {
     /// <summary>Number of semantic tokens (HuBERT clusters): semantic prompt values lie below this.</summary>
     public const int SemanticVocabularySize = 10_000;
