@@ -125,7 +125,8 @@
   async function uploadVoice() {
     clearError();
     const file = $("voice-file").files[0];
-    if (!file) { showError("Choose a .npz voice prompt file first."); return; }
+    if (!file) { showError("Choose a .npz voice prompt or a .wav recording first."); return; }
+    setStatus(/\.wav$/i.test(file.name) ? `Cloning a voice from ${file.name} (the first clone loads the cloning models)…` : `Uploading ${file.name}…`);
     const form = new FormData();
     form.append("file", file, file.name);
     if ($("voice-name").value.trim()) form.append("name", $("voice-name").value.trim());
