@@ -49,7 +49,7 @@ internal static partial class SayCommand
         voiceMode.AcceptOnlyFromAmong("fixed", "chained");
         var gap = NumberOption.Real("--gap", "Seconds of silence between segments (default 0.25).", 0, 10, "SECONDS");
         var segmentTokens = NumberOption.Whole("--segment-tokens", "Most tokens per segment (default 40, about 10 s of speech).", 1, BarkProcessor.SemanticTextLength);
-        var segmentBatch = NumberOption.Whole("--segment-batch", "Segments generated together in one batch (default 4; the first always runs alone).", 1, 64);
+        var segmentBatch = NumberOption.Whole("--segment-batch", "Segments generated together in one batch (default 1, one after another; the first always runs alone).", 1, 64);
         var json = new Option<string?>("--json")
         {
             Description = "Print a JSON report (segments with their text spans and times, time to first audio, totals) to stdout, or to FILE when given.",
@@ -93,7 +93,7 @@ internal static partial class SayCommand
                     {
                         VoiceMode = result.GetValue(voiceMode) == "chained" ? VoiceMode.Chained : VoiceMode.Fixed,
                         GapSeconds = result.GetValue(gap) ?? 0.25,
-                        MaxBatchSize = result.GetValue(segmentBatch) ?? 4,
+                        MaxBatchSize = result.GetValue(segmentBatch) ?? new SpeechOptions().MaxBatchSize,
                         Segmentation = new TextSegmenterOptions { MaxTokens = result.GetValue(segmentTokens) ?? new TextSegmenterOptions().MaxTokens },
                         Generation = options,
                     });

@@ -8,21 +8,29 @@ namespace BarkSharp.Tests.Diagnostics;
 
 public class BenchmarkTests
 {
+    /// <summary>bark-small's vocabularies and windows with one narrow layer per model: the workloads run in seconds.</summary>
+    internal static BarkConfig Narrow
+    {
+        get
+        {
+            BarkConfig small = BarkConfig.BarkSmall;
+            return small with
+            {
+                SemanticConfig = small.SemanticConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
+                CoarseAcousticsConfig = small.CoarseAcousticsConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
+                FineAcousticsConfig = small.FineAcousticsConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
+                CodecConfig = small.CodecConfig with { NumFilters = 2, HiddenSize = 16, CodebookDim = 16 },
+            };
+        }
+    }
+
     /// <summary>The workload runs end to end (on narrow shapes here) and reports every stage in the documented JSON shape.</summary>
     [Theory]
     [InlineData(WeightType.Float32)]
     [InlineData(WeightType.Int8)]
     public void Workload_reports_every_stage_as_documented(WeightType weights)
     {
-        BarkConfig small = BarkConfig.BarkSmall;
-        var narrow = small with
-        {
-            SemanticConfig = small.SemanticConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
-            CoarseAcousticsConfig = small.CoarseAcousticsConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
-            FineAcousticsConfig = small.FineAcousticsConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
-            CodecConfig = small.CodecConfig with { NumFilters = 2, HiddenSize = 16, CodebookDim = 16 },
-        };
-        BenchmarkReport report = BarkBenchmark.Run(new BenchmarkOptions { ConfigOverride = narrow, SkipProbe = true, Threads = 2, Weights = weights });
+        BenchmarkReport report = BarkBenchmark.Run(new BenchmarkOptions { ConfigOverride = Narrow, SkipProbe = true, Threads = 2, Weights = weights });
         using JsonDocument doc = JsonDocument.Parse(report.ToJson());
         JsonElement root = doc.RootElement;
         Assert.Equal(BarkBenchmark.ShortName(weights), root.GetProperty("weights").GetString());

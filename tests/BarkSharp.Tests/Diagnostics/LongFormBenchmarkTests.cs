@@ -1,5 +1,4 @@
 using System.Text.Json;
-using BarkSharp.Configuration;
 using BarkSharp.Diagnostics;
 
 namespace BarkSharp.Tests.Diagnostics;
@@ -10,15 +9,7 @@ public class LongFormBenchmarkTests
     [Fact]
     public void Long_form_workload_reports_both_runs()
     {
-        BarkConfig small = BarkConfig.BarkSmall;
-        var narrow = small with
-        {
-            SemanticConfig = small.SemanticConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
-            CoarseAcousticsConfig = small.CoarseAcousticsConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
-            FineAcousticsConfig = small.FineAcousticsConfig with { HiddenSize = 32, NumHeads = 2, NumLayers = 1 },
-            CodecConfig = small.CodecConfig with { NumFilters = 2, HiddenSize = 16, CodebookDim = 16 },
-        };
-        LongFormReport report = LongFormBenchmark.Run(new LongFormBenchmarkOptions { ConfigOverride = narrow, Threads = 2, SegmentSeconds = 0.2, MaxBatchSize = 4 });
+        LongFormReport report = LongFormBenchmark.Run(new LongFormBenchmarkOptions { ConfigOverride = BenchmarkTests.Narrow, Threads = 2, SegmentSeconds = 0.2, MaxBatchSize = 4 });
         Assert.Equal(2, report.Runs.Count);
         Assert.Equal([1, 4], report.Runs.Select(r => r.MaxBatchSize));
         Assert.All(report.Runs, r => Assert.True(r.Segments >= 10, $"{r.Segments} segments"));

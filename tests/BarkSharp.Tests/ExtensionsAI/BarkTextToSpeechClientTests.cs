@@ -8,17 +8,8 @@ using Microsoft.Extensions.AI;
 namespace BarkSharp.Tests.ExtensionsAI;
 
 /// <summary>The ITextToSpeechClient over the tiny model: whole audio, streaming, options mapping, concurrency and errors.</summary>
-public class BarkTextToSpeechClientTests(BarkTextToSpeechClientTests.TinyModel tiny) : IClassFixture<BarkTextToSpeechClientTests.TinyModel>
+public class BarkTextToSpeechClientTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixture>
 {
-    public sealed class TinyModel : IDisposable
-    {
-        public BarkModel Model { get; } = BarkModel.FromPretrained(Fixtures.TinyBark);
-
-        public BarkProcessor Processor { get; } = BarkProcessor.FromPretrained(Fixtures.TinyBark);
-
-        public void Dispose() => Model.Dispose();
-    }
-
     /// <summary>Sampled and short: 8 semantic tokens per segment.</summary>
     internal static readonly SpeechOptions Speech = new()
     {

@@ -6,18 +6,9 @@ using Xunit.Abstractions;
 namespace BarkSharp.Tests.Generation;
 
 /// <summary>BarkModel.Generate and the pipeline from text to waveform, against Transformers' greedy runs.</summary>
-public class EndToEndTests(ITestOutputHelper output) : IClassFixture<EndToEndTests.TinyModel>
+public class EndToEndTests(ITestOutputHelper output) : IClassFixture<TinyModelFixture>
 {
-    public sealed class TinyModel : IDisposable
-    {
-        public BarkModel Model { get; } = BarkModel.FromPretrained(Fixtures.TinyBark);
-
-        public BarkProcessor Processor { get; } = BarkProcessor.FromPretrained(Fixtures.TinyBark);
-
-        public void Dispose() => Model.Dispose();
-    }
-
-    private readonly TinyModel _tiny = new();
+    private readonly TinyModelFixture _tiny = new();
 
     public static TheoryData<string> GenerateCases() => new(Fixtures.CaseIds("generate"));
 

@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using BarkSharp.Generation;
 using BarkSharp.Speech;
+using BarkSharp.Tests.Infrastructure;
 
 namespace BarkSharp.Tests.Speech;
 
 /// <summary>Segments of different callers batched together: each keeps its own result, and a caller that leaves is dropped.</summary>
-public class SegmentBatcherTests(SpeechGeneratorTests.TinyModel tiny) : IClassFixture<SpeechGeneratorTests.TinyModel>
+public class SegmentBatcherTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixture>
 {
     private static readonly BarkGenerationOptions Options = new() { Semantic = new StageOptions { MaxNewTokens = 10 }, Fine = new FineStageOptions { Temperature = 0.5 } };
 

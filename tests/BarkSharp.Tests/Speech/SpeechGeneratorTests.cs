@@ -6,17 +6,8 @@ using BarkSharp.Tests.Infrastructure;
 namespace BarkSharp.Tests.Speech;
 
 /// <summary>Long text in one voice: segment batches, voice modes, streaming order, back-pressure, cancellation and seeds.</summary>
-public class SpeechGeneratorTests(SpeechGeneratorTests.TinyModel tiny) : IClassFixture<SpeechGeneratorTests.TinyModel>
+public class SpeechGeneratorTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixture>
 {
-    public sealed class TinyModel : IDisposable
-    {
-        public BarkModel Model { get; } = BarkModel.FromPretrained(Fixtures.TinyBark);
-
-        public BarkProcessor Processor { get; } = BarkProcessor.FromPretrained(Fixtures.TinyBark);
-
-        public void Dispose() => Model.Dispose();
-    }
-
     /// <summary>Sampled (so random streams matter), short: the tiny model's random weights seldom end a sentence on their own.</summary>
     private static readonly BarkGenerationOptions Sampling = new()
     {
