@@ -90,7 +90,7 @@ public sealed class BarkModel : IDisposable
     /// (<c>block_size − max_input_semantic_length</c>; 768 for Suno's models). A larger
     /// <see cref="Generation.StageOptions.MaxNewTokens"/> of the semantic stage is capped to this.
     /// </summary>
-    public int MaxSemanticTokens => Math.Max(1, Config.SemanticConfig.BlockSize - GenerationConfig.SemanticConfig.MaxInputSemanticLength);
+    public int MaxSemanticTokens => SemanticGenerator.TokenLimit(Config.SemanticConfig.BlockSize, GenerationConfig.SemanticConfig.MaxInputSemanticLength);
 
     /// <summary>Threads every stage may use. Results do not depend on it.</summary>
     public int MaxThreads

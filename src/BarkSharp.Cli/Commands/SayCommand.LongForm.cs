@@ -15,11 +15,10 @@ internal static partial class SayCommand
     private sealed record LongFormRequest(string Text, string Output, AudioFormat Format, bool Stream, string? Json, string? SaveVoice, string? Voice,
         SpeechOptions Options);
 
-    /// <summary>An explicit <c>--format</c>, else the output's extension, else 16-bit WAV.</summary>
+    /// <summary>An explicit <c>--format</c> (already checked by its parser), else the output's extension, else 16-bit WAV.</summary>
     private static AudioFormat ChooseFormat(string? name, string output)
     {
-        if (name is not null)
-            return name == "pcm16" ? AudioFormat.Wav : AudioEncoder.TryParse(name, out AudioFormat parsed) ? parsed : AudioFormat.Wav;
+        if (AudioEncoder.TryParse(name, out AudioFormat parsed)) return parsed;
         return Path.GetExtension(output).ToLowerInvariant() switch
         {
             ".opus" or ".ogg" => AudioFormat.Opus,

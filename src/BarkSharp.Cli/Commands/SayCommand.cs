@@ -146,7 +146,7 @@ internal static partial class SayCommand
         return command;
     }
 
-    /// <summary>The <c>--format</c> option shared with <c>bark decode</c>.</summary>
+    /// <summary>The WAV-only <c>--format</c> option of <c>bark decode</c> (pcm16 or float32).</summary>
     public static Option<WavFormat> FormatOption() => new("--format")
     {
         Description = "WAV sample format: pcm16 (16-bit integers) or float32.",

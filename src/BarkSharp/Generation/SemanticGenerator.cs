@@ -27,8 +27,7 @@ internal static class SemanticGenerator
         int allowedRows = Math.Min(vocab, Math.Max(config.SemanticVocabSize, config.SemanticPadToken + 1));
         int maxNew = sampling.MaxNewTokens ?? 768;
         if (maxNew <= 0) throw new BarkInputException($"semantic max_new_tokens must be positive, got {maxNew}.");
-        int limit = model.Config.BlockSize - promptLength + 1;
-        if (maxNew > limit) maxNew = limit;   // the last token is never fed back, so block_size − 256 tokens fit
+        maxNew = Math.Min(maxNew, TokenLimit(model.Config.BlockSize, context));
 
         var text = new int[batch * context];
         for (int b = 0; b < batch; b++)
@@ -98,6 +97,12 @@ internal static class SemanticGenerator
         }).ToArray();
         return new SemanticResult(result, lengths);
     }
+
+    /// <summary>
+    /// The most tokens one semantic generation can produce: the prompt takes <paramref name="context"/> + 1 positions and
+    /// the last token is never fed back, so <c>block_size − context</c> tokens fit (768 for Suno's models).
+    /// </summary>
+    internal static int TokenLimit(int blockSize, int context) => Math.Max(1, blockSize - context);
 
     /// <summary>Transformers' semantic processors on the computed rows: suppression, EOS prioritizer, log-softmax.</summary>
     internal static void ProcessScores(Span<float> scores, SemanticGenerationConfig config, double? minEosP)
