@@ -61,16 +61,16 @@ public sealed class BarkModel : IDisposable
     public BarkGenerationConfig GenerationConfig { get; }
 
     /// <summary>The semantic GPT (in <see cref="LowMemory"/> mode loaded on first use and released after each generation stage).</summary>
-    public BarkCausalModel Semantic => _semantic.Value;
+    internal BarkCausalModel Semantic => _semantic.Value;
 
     /// <summary>The coarse acoustics GPT.</summary>
-    public BarkCausalModel CoarseAcoustics => _coarse.Value;
+    internal BarkCausalModel CoarseAcoustics => _coarse.Value;
 
     /// <summary>The fine acoustics model.</summary>
-    public BarkFineModel FineAcoustics => _fine.Value;
+    internal BarkFineModel FineAcoustics => _fine.Value;
 
     /// <summary>The EnCodec decoder.</summary>
-    public EncodecDecoder Codec => _codec.Value;
+    internal EncodecDecoder Codec => _codec.Value;
 
     /// <summary>The folder the model was loaded from (null for random models).</summary>
     public string? ModelFolder { get; }
@@ -187,7 +187,7 @@ public sealed class BarkModel : IDisposable
     }
 
     /// <summary>A model with random weights of the shapes <paramref name="config"/> describes (tests and benchmarks; no file).</summary>
-    public static BarkModel CreateRandom(BarkConfig config, int seed, BarkGenerationConfig? generationConfig = null, WeightType weightType = WeightType.Float32) => new(
+    internal static BarkModel CreateRandom(BarkConfig config, int seed, BarkGenerationConfig? generationConfig = null, WeightType weightType = WeightType.Float32) => new(
         config, generationConfig ?? new BarkGenerationConfig(),
         () => BarkCausalModel.CreateRandom(config.SemanticConfig, seed, weightType),
         () => BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, seed + 1, weightType),

@@ -8,7 +8,7 @@ using BarkSharp.Models;
 namespace BarkSharp.Diagnostics;
 
 /// <summary>What <see cref="BarkBenchmark.Run"/> measures.</summary>
-public sealed record BenchmarkOptions
+internal sealed record BenchmarkOptions
 {
     /// <summary><c>bark-small</c> (default) or <c>bark</c>: the real shapes, random weights.</summary>
     public string Shape { get; init; } = "bark-small";
@@ -38,7 +38,7 @@ public sealed record BenchmarkOptions
 /// windows and 630-token history (a fresh prefill per window); one fine window of 1024 frames (385 real) through 6
 /// codebook passes; the codec decoding 385 frames (5.13 s of audio).
 /// </summary>
-public static class BarkBenchmark
+internal static class BarkBenchmark
 {
     /// <summary>Frames the fine and codec stages process (5.13 s of audio).</summary>
     public const int Frames = 385;
@@ -295,7 +295,7 @@ public static class BarkBenchmark
 /// The benchmark's result; <see cref="ToJson"/> gives the documented JSON shape. <c>rtf</c> is total seconds over the
 /// audio of the whole batch (<c>audio_seconds</c> × batch).
 /// </summary>
-public sealed record BenchmarkReport(
+internal sealed record BenchmarkReport(
     [property: JsonPropertyName("machine")] MachineReport Machine,
     [property: JsonPropertyName("weights")] string Weights,
     [property: JsonPropertyName("kv_cache")] string KvCache,
@@ -322,7 +322,7 @@ public sealed record BenchmarkReport(
 }
 
 /// <summary>The machine the benchmark ran on and its measured limits.</summary>
-public sealed record MachineReport(
+internal sealed record MachineReport(
     [property: JsonPropertyName("cpu")] string Cpu,
     [property: JsonPropertyName("fma_gflops")] double FmaGflops,
     [property: JsonPropertyName("read_gbs")] double ReadGBs)
@@ -337,7 +337,7 @@ public sealed record MachineReport(
 }
 
 /// <summary>One stage's timing; <see cref="Gflops"/> for compute-bound stages, <see cref="Gbs"/> for decode steps.</summary>
-public sealed record StageReport(
+internal sealed record StageReport(
     [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("tokens")] int Tokens,
     [property: JsonPropertyName("ms_per_token")] double MsPerToken,

@@ -28,7 +28,7 @@ public enum KvCacheType
 /// <see cref="Stride"/> is the capacity rounded up to an odd multiple of 16. All sequences of the batch share one
 /// <see cref="Length"/>. Elements are stored as <see cref="Type"/>: float32, or 16 bits rounded to nearest even when written.
 /// </summary>
-public sealed class KvCache
+internal sealed class KvCache
 {
     private readonly Array _keys;      // float[] or ushort[]
     private readonly Array _values;

@@ -56,8 +56,14 @@ public sealed class TextSegmenter
 
     private readonly Func<string, int> _countTokens;
 
+    /// <summary>Creates a segmenter that measures segments in the tokens of <paramref name="processor"/>'s tokenizer (what Bark reads).</summary>
+    public TextSegmenter(BarkProcessor processor, TextSegmenterOptions? options = null)
+        : this(processor?.Tokenizer ?? throw new ArgumentNullException(nameof(processor)), options)
+    {
+    }
+
     /// <summary>Creates a segmenter that measures segments in <paramref name="tokenizer"/>'s tokens.</summary>
-    public TextSegmenter(BarkTokenizer tokenizer, TextSegmenterOptions? options = null)
+    internal TextSegmenter(BarkTokenizer tokenizer, TextSegmenterOptions? options = null)
         : this(text => tokenizer.EncodeToIds(text).Count, options)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);

@@ -19,7 +19,7 @@ namespace BarkSharp.Models.Encodec;
 /// (k 2r, stride r, channels halved), residual block(s); ELU; final conv k7 F → audio channels (F = num_filters).
 /// <see cref="Decode"/> is thread-safe: all buffers are per call.
 /// </remarks>
-public sealed class EncodecDecoder : IThreadedModel
+internal sealed class EncodecDecoder : IThreadedModel
 {
     private readonly EncodecQuantizer _quantizer;
     private readonly EncodecConv1d _first;

@@ -18,7 +18,7 @@ namespace BarkSharp.Models.Encodec;
 /// per ratio r ∈ [2, 4, 5, 8] (the decoder's, reversed): residual block(s), ELU, conv (k 2r, stride r, channels
 /// doubled); LSTM (+ skip); ELU; final conv k7 16·F → hidden. <see cref="Encode"/> is thread-safe.
 /// </remarks>
-public sealed class EncodecEncoder : IThreadedModel
+internal sealed class EncodecEncoder : IThreadedModel
 {
     private readonly EncodecQuantizer _quantizer;
     private readonly EncodecConv1d _first;
