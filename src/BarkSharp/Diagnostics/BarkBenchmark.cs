@@ -111,10 +111,9 @@ internal static class BarkBenchmark
             var rng = new Random(8);
             int[][] semanticTokens = Enumerable.Range(0, batch).Select(_ => Enumerable.Range(0, 256).Select(_ => rng.Next(10_000)).ToArray()).ToArray();
             var generation = new BarkGenerationConfig();
-            var stats = new GenerationStatistics();
+            var stats = new GenerationStatistics(coarseLength: 770);
             CoarseResult result = CoarseGenerator.Generate(coarse, generation.SemanticConfig, generation.CoarseAcousticsConfig, generation.CodebookSize,
-                BarkGenerationOptions.Greedy.ResolveCoarse(generation.CoarseAcousticsConfig), semanticTokens, null, null, 0, null, cancellationToken,
-                lengthOverride: 770, statistics: stats);
+                BarkGenerationOptions.Greedy.ResolveCoarse(generation.CoarseAcousticsConfig), semanticTokens, null, null, 0, stats, cancellationToken);
             coarseTokens = result.Tokens;
             CoarseAcousticsConfig c = config.CoarseAcousticsConfig;
             double prefillFlops = stats.Prefills.Sum(p => CausalFlops(c, batch, 0, p, 1024, lastOnly: true));

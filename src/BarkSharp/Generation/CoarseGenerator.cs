@@ -28,9 +28,9 @@ internal static class CoarseGenerator
     public static CoarseResult Generate(
         BarkCausalModel model, SemanticGenerationConfig semanticConfig, CoarseGenerationConfig config, int codebookSize,
         ResolvedSampling sampling, IReadOnlyList<int[]> semanticTokens, PerRow<long[]?> semanticHistory, PerRow<long[][]?> coarseHistory,
-        RandomStreams streams, IProgress<BarkProgress>? progress, CancellationToken cancellationToken,
-        int? lengthOverride = null, GenerationStatistics? statistics = null)
+        RandomStreams streams, IProgress<BarkProgress>? progress, CancellationToken cancellationToken)
     {
+        IGenerationListener? listener = progress as IGenerationListener;
         int batch = semanticTokens.Count;
         int codebooks = config.NCoarseCodebooks;
         int semanticVocab = semanticConfig.SemanticVocabSize;
@@ -40,7 +40,7 @@ internal static class CoarseGenerator
         // Semantic pads (the end token) become the coarse model's semantic pad.
         var semantic = semanticTokens.Select(s => s.Select(t => t == semanticConfig.SemanticPadToken ? config.CoarseSemanticPadToken : t).ToArray()).ToArray();
         int[] lengths = semantic.Select(s => OutputLength(s.Count(t => t != config.CoarseSemanticPadToken), ratio, codebooks)).ToArray();
-        if (lengthOverride is { } forced) Array.Fill(lengths, forced);
+        if (listener?.CoarseLength is { } forced) Array.Fill(lengths, forced);
         int maxLength = lengths.Length == 0 ? 0 : lengths.Max();
 
         // Every row continues its own voice; the windows advance in step, so the trimmed histories must be equally long.
@@ -95,19 +95,11 @@ internal static class CoarseGenerator
                 long started = Stopwatch.GetTimestamp();
                 if (i == 0) model.Forward(input, batch, cache, ws, logits, lastPositionOnly: true, vocabStart: vocabStart, vocabCount: vocabCount);
                 else model.Forward(next, batch, cache, ws, logits, lastPositionOnly: true, vocabStart: vocabStart, vocabCount: vocabCount);
-                if (statistics is not null)
+                if (listener is not null)
                 {
                     double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                    if (i == 0)
-                    {
-                        statistics.Prefills.Add(input.Length / batch);
-                        statistics.PrefillSeconds += seconds;
-                    }
-                    else
-                    {
-                        statistics.DecodePositions.Add(cache.Length - 1);
-                        statistics.DecodeSeconds += seconds;
-                    }
+                    if (i == 0) listener.Prefilled(input.Length / batch, seconds);
+                    else listener.Decoded(cache.Length - 1, seconds);
                 }
                 for (int b = 0; b < batch; b++)
                 {
