@@ -170,7 +170,7 @@ if (args.Length > 0 && args[0] == "codec")
 {
     var codec = BarkSharp.Models.Encodec.EncodecDecoder.CreateRandom(new BarkSharp.Configuration.EncodecConfig(), 4);
     var rng = new Random(1);
-    long[] codes = Enumerable.Range(0, 8 * 385).Select(_ => (long)rng.Next(1024)).ToArray();
+    int[] codes = Enumerable.Range(0, 8 * 385).Select(_ => rng.Next(1024)).ToArray();
     for (int rep = 0; rep < 5; rep++)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();

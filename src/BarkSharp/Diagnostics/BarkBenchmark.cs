@@ -105,16 +105,15 @@ internal static class BarkBenchmark
         coarse.MaxThreads = threads;
         coarse.KvCacheType = kvCache;
         excluded += loading.Elapsed;
-        int[][] coarseTokens;
+        AudioCodes coarseCodes;
         {
             log?.Report("coarse…");
             var rng = new Random(8);
             int[][] semanticTokens = Enumerable.Range(0, batch).Select(_ => Enumerable.Range(0, 256).Select(_ => rng.Next(10_000)).ToArray()).ToArray();
             var generation = new BarkGenerationConfig();
             var stats = new GenerationStatistics(coarseLength: 770);
-            CoarseResult result = CoarseGenerator.Generate(coarse, generation.SemanticConfig, generation.CoarseAcousticsConfig, generation.CodebookSize,
+            coarseCodes = CoarseGenerator.Generate(coarse, generation.SemanticConfig, generation.CoarseAcousticsConfig, generation.CodebookSize,
                 BarkGenerationOptions.Greedy.ResolveCoarse(generation.CoarseAcousticsConfig), semanticTokens, null, null, 0, stats, cancellationToken);
-            coarseTokens = result.Tokens;
             CoarseAcousticsConfig c = config.CoarseAcousticsConfig;
             double prefillFlops = stats.Prefills.Sum(p => CausalFlops(c, batch, 0, p, 1024, lastOnly: true));
             stages["coarse_prefill"] = Compute(stats.Prefills.Sum() * batch, stats.PrefillSeconds, prefillFlops,
@@ -130,14 +129,13 @@ internal static class BarkBenchmark
         BarkFineModel fine = BarkFineModel.CreateRandom(config.FineAcousticsConfig, 3, options.Weights);
         fine.MaxThreads = threads;
         excluded += loading.Elapsed;
-        int[][][] fineTokens;
+        AudioCodes fineCodes;
         {
             log?.Report("fine…");
             var generation = new BarkGenerationConfig();
-            int[][] coarseInput = coarseTokens.Select(t => t[..(2 * Frames)]).ToArray();
             var clock = Stopwatch.StartNew();
-            fineTokens = FineGenerator.Generate(fine, generation.CoarseAcousticsConfig, generation.FineAcousticsConfig, generation.CodebookSize,
-                null, coarseInput, 10_000, null, 0, null, cancellationToken);
+            fineCodes = FineGenerator.Generate(fine, generation.CoarseAcousticsConfig, generation.FineAcousticsConfig, generation.CodebookSize,
+                null, coarseCodes, null, 0, null, cancellationToken);
             FineAcousticsConfig c = config.FineAcousticsConfig;
             double flops = 6 * FineFlops(c, batch, 1024, 1024);
             stages["fine"] = Compute(6 * 1024 * batch, clock.Elapsed.TotalSeconds, flops, 6 * LinearFlops(c, batch, 1024), machine);
@@ -152,10 +150,9 @@ internal static class BarkBenchmark
         excluded += loading.Elapsed;
         {
             log?.Report("codec…");
-            var codes = new long[8 * Frames];
-            for (int cb = 0; cb < 8; cb++)
-                for (int t = 0; t < Frames; t++) codes[cb * Frames + t] = fineTokens[0][cb][t];
-            var warmUp = new long[8 * 4];
+            var codes = new int[8 * Frames];
+            for (int cb = 0; cb < 8; cb++) fineCodes.Codes[0][cb].AsSpan(0, Frames).CopyTo(codes.AsSpan(cb * Frames));
+            var warmUp = new int[8 * 4];
             for (int cb = 0; cb < 8; cb++) codes.AsSpan(cb * Frames, 4).CopyTo(warmUp.AsSpan(cb * 4));
             codec.Decode(warmUp, 4, cancellationToken);                                // let the JIT compile the decoder first
             var clock = Stopwatch.StartNew();
