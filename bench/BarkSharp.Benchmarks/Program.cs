@@ -89,7 +89,7 @@ if (args.Length > 0 && args[0] == "kvcache")
     int threads = args.Length > 2 ? int.Parse(args[2]) : 1, positions = args.Length > 3 ? int.Parse(args[3]) : 700;
     var model = BarkSharp.Models.BarkCausalModel.CreateRandom(BarkSharp.Configuration.BarkConfig.BarkSmall.CoarseAcousticsConfig, 2, weights);
     model.MaxThreads = threads;
-    var types = new[] { BarkSharp.Generation.KvCacheType.Float32, BarkSharp.Generation.KvCacheType.BFloat16 };
+    var types = new[] { BarkSharp.KvCacheType.Float32, BarkSharp.KvCacheType.BFloat16 };
     var caches = types.Select(t =>
     {
         model.KvCacheType = t;

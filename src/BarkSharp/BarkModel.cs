@@ -88,7 +88,7 @@ public sealed class BarkModel : IDisposable
     /// <summary>
     /// The most semantic tokens one generation can produce: the semantic model's block size less the text context
     /// (<c>block_size − max_input_semantic_length</c>; 768 for Suno's models). A larger
-    /// <see cref="Generation.StageOptions.MaxNewTokens"/> of the semantic stage is capped to this.
+    /// <see cref="StageOptions.MaxNewTokens"/> of the semantic stage is capped to this.
     /// </summary>
     public int MaxSemanticTokens => SemanticGenerator.TokenLimit(Config.SemanticConfig.BlockSize, GenerationConfig.SemanticConfig.MaxInputSemanticLength);
 
