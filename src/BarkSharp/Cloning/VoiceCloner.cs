@@ -127,7 +127,7 @@ public sealed class VoiceCloner
     {
         ArgumentNullException.ThrowIfNull(audio);
         float[] mono = Mono(audio);
-        float[] wav24 = SincResampler.Create(audio.SampleRate, Encoder.Config.SamplingRate, SincKernelPrecision.Float64).Process(mono);
+        float[] wav24 = SincResampler.Create(audio.SampleRate, Encoder.Config.SampleRate, SincKernelPrecision.Float64).Process(mono);
         long[] codes = Encoder.Encode(wav24, CodecBandwidthKbps, cancellationToken);      // [8, T]
         int frames = Encoder.FrameCount(wav24.Length), rows = codes.Length / frames;
         var result = new long[rows][];

@@ -161,7 +161,7 @@ internal static class BarkBenchmark
         }
 
         double totalSeconds = (total.Elapsed - excluded).TotalSeconds;
-        double audioSeconds = Frames * config.CodecConfig.HopLength / (double)config.CodecConfig.SamplingRate;
+        double audioSeconds = Frames * config.CodecConfig.HopLength / (double)config.CodecConfig.SampleRate;
         return new BenchmarkReport(machine, ShortName(options.Weights), ShortName(kvCache), threads, batch, options.Shape, stages, totalSeconds, Math.Round(audioSeconds, 2),
             totalSeconds / (audioSeconds * batch), Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
     }

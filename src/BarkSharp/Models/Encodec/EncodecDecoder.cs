@@ -7,7 +7,7 @@ namespace BarkSharp.Models.Encodec;
 /// <summary>
 /// The EnCodec decoder Bark's last stage uses (<c>codec_model.*</c>): codes <c>[codebooks, frames]</c> → residual
 /// vector quantizer decode → latent <c>[hidden, frames]</c> → SEANet decoder → waveform
-/// <c>[audio_channels, frames·hop]</c> at <see cref="EncodecConfig.SamplingRate"/>.
+/// <c>[audio_channels, frames·hop]</c> at <see cref="EncodecConfig.SampleRate"/>.
 /// </summary>
 /// <remarks>
 /// Follows Transformers' <c>modeling_encodec.py</c> (<c>EncodecModel.decode</c> without chunking or scales, which

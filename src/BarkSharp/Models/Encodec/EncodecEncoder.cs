@@ -6,7 +6,7 @@ namespace BarkSharp.Models.Encodec;
 
 /// <summary>
 /// The EnCodec encoder (<c>codec_model.encoder.*</c> and <c>codec_model.quantizer.*</c> of a Bark checkpoint): waveform
-/// <c>[audio_channels, N]</c> at <see cref="EncodecConfig.SamplingRate"/> → SEANet encoder → embeddings
+/// <c>[audio_channels, N]</c> at <see cref="EncodecConfig.SampleRate"/> → SEANet encoder → embeddings
 /// <c>[hidden, ⌈N/hop⌉]</c> → residual vector quantizer encode → codes <c>[codebooks, frames]</c>. It turns a voice
 /// recording into Bark's coarse and fine prompts.
 /// </summary>
