@@ -89,7 +89,7 @@ if (args.Length > 0 && args[0] == "kvcache")
     int threads = args.Length > 2 ? int.Parse(args[2]) : 1, positions = args.Length > 3 ? int.Parse(args[3]) : 700;
     var model = BarkSharp.Models.BarkCausalModel.CreateRandom(BarkSharp.Configuration.BarkConfig.BarkSmall.CoarseAcousticsConfig, 2, weights);
     model.MaxThreads = threads;
-    var types = new[] { BarkSharp.Generation.KvCacheType.Float32, BarkSharp.Generation.KvCacheType.BFloat16 };
+    var types = new[] { BarkSharp.KvCacheType.Float32, BarkSharp.KvCacheType.BFloat16 };
     var caches = types.Select(t =>
     {
         model.KvCacheType = t;
@@ -170,7 +170,7 @@ if (args.Length > 0 && args[0] == "codec")
 {
     var codec = BarkSharp.Models.Encodec.EncodecDecoder.CreateRandom(new BarkSharp.Configuration.EncodecConfig(), 4);
     var rng = new Random(1);
-    long[] codes = Enumerable.Range(0, 8 * 385).Select(_ => (long)rng.Next(1024)).ToArray();
+    int[] codes = Enumerable.Range(0, 8 * 385).Select(_ => rng.Next(1024)).ToArray();
     for (int rep = 0; rep < 5; rep++)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();

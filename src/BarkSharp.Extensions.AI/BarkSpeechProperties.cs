@@ -47,7 +47,7 @@ public static class BarkSpeechProperties
     /// <summary><c>max_semantic_tokens</c>: most semantic tokens per segment, from 1 (<c>--max-semantic-tokens</c>); about 50 make a second.</summary>
     public const string MaxSemanticTokens = "max_semantic_tokens";
 
-    /// <summary><c>voice_mode</c>: <c>fixed</c> or <c>chained</c> (<see cref="Speech.VoiceMode"/>, <c>--voice-mode</c>).</summary>
+    /// <summary><c>voice_mode</c>: <c>fixed</c> or <c>chained</c> (<see cref="BarkSharp.VoiceMode"/>, <c>--voice-mode</c>).</summary>
     public const string VoiceMode = "voice_mode";
 
     /// <summary><c>gap_seconds</c>: silence between segments, 0 to 10 seconds (<c>--gap</c>).</summary>
@@ -122,12 +122,12 @@ public static class BarkSpeechProperties
     /// <summary>Reads the voice mode, or null when the key is absent.</summary>
     internal static VoiceMode? Mode(AdditionalPropertiesDictionary? properties)
     {
-        if (properties is not null && properties.TryGetValue(VoiceMode, out object? raw) && raw is Speech.VoiceMode mode) return mode;
+        if (properties is not null && properties.TryGetValue(VoiceMode, out object? raw) && raw is BarkSharp.VoiceMode mode) return mode;
         return Text(properties, VoiceMode)?.Trim().ToLowerInvariant() switch
         {
             null => null,
-            "fixed" => Speech.VoiceMode.Fixed,
-            "chained" => Speech.VoiceMode.Chained,
+            "fixed" => BarkSharp.VoiceMode.Fixed,
+            "chained" => BarkSharp.VoiceMode.Chained,
             _ => throw Invalid(VoiceMode, properties![VoiceMode], "'fixed' or 'chained'"),
         };
     }

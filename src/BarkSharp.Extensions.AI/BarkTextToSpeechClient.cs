@@ -265,7 +265,7 @@ public sealed class BarkTextToSpeechClient : ITextToSpeechClient
             null => Options.Speech,
             SpeechOptions raw => raw,
             object other => throw new ArgumentException(
-                $"TextToSpeechOptions.RawRepresentationFactory must return a BarkSharp.Speech.SpeechOptions (or null), not {other.GetType().Name}.", nameof(options)),
+                $"TextToSpeechOptions.RawRepresentationFactory must return a BarkSharp.SpeechOptions (or null), not {other.GetType().Name}.", nameof(options)),
         };
         SpeechOptions speech = defaults with
         {

@@ -36,7 +36,7 @@ public sealed record BarkTextToSpeechClientOptions
     /// Segmentation, gaps, batching, voice mode and sampling defaults (seed, temperatures) of every request; a request
     /// overrides single values through <see cref="Microsoft.Extensions.AI.TextToSpeechOptions.AdditionalProperties"/>
     /// (see <see cref="BarkSpeechProperties"/>). Its <see cref="SpeechOptions.Voice"/> speaks requests that name no voice or
-    /// language when <see cref="DefaultVoice"/> is not set. The default seed is that of <see cref="Generation.BarkGenerationOptions.Seed"/> (0),
+    /// language when <see cref="DefaultVoice"/> is not set. The default seed is that of <see cref="BarkGenerationOptions.Seed"/> (0),
     /// so the same request gives the same audio; pass <see cref="BarkSpeechProperties.Seed"/> for other takes.
     /// </summary>
     public SpeechOptions Speech { get; init; } = new();

@@ -8,7 +8,7 @@ namespace BarkSharp.Server;
 /// Thrown by the endpoints and turned into a response by the server's middleware; the message is meant for the
 /// client and never holds a stack trace or a server path.
 /// </summary>
-public sealed class ApiError : Exception
+internal sealed class ApiError : Exception
 {
     /// <summary>Creates an error.</summary>
     /// <param name="status">HTTP status code.</param>

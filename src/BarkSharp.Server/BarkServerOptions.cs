@@ -49,13 +49,13 @@ public sealed class BarkServerOptions
     /// HuBERT model that clones a WAV uploaded to <c>POST /v1/audio/voices</c> (hub id or folder; fetched on the first
     /// WAV upload). Default <c>facebook/hubert-base-ls960</c>.
     /// </summary>
-    public string CloneHubert { get; set; } = BarkSharp.Cloning.VoiceCloningOptions.DefaultHubert;
+    public string CloneHubert { get; set; } = BarkSharp.VoiceCloningOptions.DefaultHubert;
 
     /// <summary>HuBERT layer whose features the quantizer reads (default 9).</summary>
-    public int CloneHubertLayer { get; set; } = BarkSharp.Cloning.VoiceCloningOptions.DefaultHubertLayer;
+    public int CloneHubertLayer { get; set; } = BarkSharp.VoiceCloningOptions.DefaultHubertLayer;
 
     /// <summary>The cloning quantizer: a hub id (with the recipe's file name) or a <c>.pth</c> file. Default <c>GitMylo/bark-voice-cloning</c>.</summary>
-    public string CloneQuantizer { get; set; } = BarkSharp.Cloning.VoiceCloningOptions.DefaultQuantizer;
+    public string CloneQuantizer { get; set; } = BarkSharp.VoiceCloningOptions.DefaultQuantizer;
 
     /// <summary>Weight storage type of the transformer blocks (<c>Auto</c>, <c>Float32</c>, <c>BFloat16</c>, <c>Float16</c>, <c>Int8</c>).</summary>
     public WeightType WeightType { get; set; } = WeightType.Auto;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace BarkSharp.Server;
 
 /// <summary>Where the server's model stands.</summary>
-public enum ModelState
+internal enum ModelState
 {
     /// <summary>Loading (or downloading) the model.</summary>
     Loading,

@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace BarkSharp.Server;
 
 /// <summary>What <see cref="ServerBenchmark.RunAsync"/> measures.</summary>
-public sealed record ServerBenchmarkOptions
+internal sealed record ServerBenchmarkOptions
 {
     /// <summary><c>bark-small</c> (default) or <c>bark</c>: the real shapes, random weights.</summary>
     public string Shape { get; init; } = "bark-small";
@@ -49,7 +49,7 @@ public sealed record ServerBenchmarkOptions
 /// <param name="TtfaP50">Median time to the first audio byte, seconds.</param>
 /// <param name="TtfaP95">95th percentile of the time to the first audio byte, seconds.</param>
 /// <param name="LargestBatch">The most segments one batch held so far on this server.</param>
-public sealed record ServerBenchmarkRow(int MaxBatch, int Clients, int Requests, double WallSeconds, double AudioSeconds, double TtfaP50, double TtfaP95, long LargestBatch)
+internal sealed record ServerBenchmarkRow(int MaxBatch, int Clients, int Requests, double WallSeconds, double AudioSeconds, double TtfaP50, double TtfaP95, long LargestBatch)
 {
     /// <summary>Audio seconds per wall second.</summary>
     public double Throughput => AudioSeconds / WallSeconds;
@@ -60,7 +60,7 @@ public sealed record ServerBenchmarkRow(int MaxBatch, int Clients, int Requests,
 /// unbatched (max batch 1) and batched, with 1, 2, 4 and 8 concurrent clients streaming PCM; reports throughput (audio
 /// seconds per wall second) and time to first audio. What <c>bark serve --benchmark</c> prints.
 /// </summary>
-public static class ServerBenchmark
+internal static class ServerBenchmark
 {
     private const string Text = "The quick brown fox jumps over the lazy dog near the river bank today";
 

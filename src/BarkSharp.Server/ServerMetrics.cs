@@ -6,7 +6,7 @@ namespace BarkSharp.Server;
 /// The server's instruments on the meter <c>BarkSharp.Server</c>, exported at <c>/metrics</c> by OpenTelemetry's
 /// Prometheus exporter (dots become underscores, counters end in <c>_total</c>, seconds in <c>_seconds</c>).
 /// </summary>
-public sealed class ServerMetrics : IDisposable
+internal sealed class ServerMetrics : IDisposable
 {
     /// <summary>The meter's name, for <c>AddMeter</c>.</summary>
     public const string MeterName = "BarkSharp.Server";

@@ -1,3 +1,5 @@
+using BarkSharp.Generation;
+
 namespace BarkSharp;
 
 /// <summary>
@@ -6,17 +8,14 @@ namespace BarkSharp;
 /// </summary>
 public sealed class BarkGeneration
 {
-    internal BarkGeneration(float[][] audio, int sampleRate, int[][] semanticTokens, int[] semanticLengths,
-        int[][] coarseTokens, int[] coarseLengths, int[][][] fineTokens, int[] frames, BarkTimings timings)
+    internal BarkGeneration(float[][] audio, int sampleRate, SemanticResult semantic, AudioCodes coarseCodes, AudioCodes fineCodes, BarkTimings timings)
     {
         Audio = audio;
         SampleRate = sampleRate;
-        SemanticTokens = semanticTokens;
-        SemanticLengths = semanticLengths;
-        CoarseTokens = coarseTokens;
-        CoarseLengths = coarseLengths;
-        FineTokens = fineTokens;
-        Frames = frames;
+        SemanticTokens = semantic.Tokens;
+        SemanticLengths = semantic.Lengths;
+        CoarseCodes = coarseCodes;
+        FineCodes = fineCodes;
         Timings = timings;
     }
 
@@ -35,17 +34,14 @@ public sealed class BarkGeneration
     /// <summary>Semantic tokens of each sample before its end token.</summary>
     public int[] SemanticLengths { get; }
 
-    /// <summary>Interleaved coarse tokens (10000 + codebook·1024 + code) per sample, all of the batch's longest length.</summary>
-    public int[][] CoarseTokens { get; }
+    /// <summary>The coarse stage's codes: codebooks 0 and 1, <c>[sample][codebook][frame]</c>, with each sample's frames.</summary>
+    public AudioCodes CoarseCodes { get; }
 
-    /// <summary>Coarse tokens each sample needs (Transformers' coarse <c>output_lengths</c>).</summary>
-    public int[] CoarseLengths { get; }
+    /// <summary>The fine stage's codes: all eight codebooks, <c>[sample][codebook][frame]</c>, with each sample's frames; what the codec decoded.</summary>
+    public AudioCodes FineCodes { get; }
 
-    /// <summary>Codes <c>[sample][codebook 0..7][frame]</c>, all of the batch's longest length.</summary>
-    public int[][][] FineTokens { get; }
-
-    /// <summary>Codec frames of each sample (75 per second).</summary>
-    public int[] Frames { get; }
+    /// <summary>Codec frames of each sample (75 per second): <see cref="FineCodes"/>' frames.</summary>
+    public int[] Frames => FineCodes.Frames;
 
     /// <summary>Time and token counts per stage.</summary>
     public BarkTimings Timings { get; }
@@ -61,7 +57,7 @@ public sealed class BarkGeneration
         int frames = Frames[index];
         if (semantic.Length == 0 || frames == 0)
             throw new BarkInputException($"sample {index} has no semantic tokens or no frames (the semantic stage ended at once), so it cannot serve as a voice prompt.");
-        long[][] fine = FineTokens[index].Select(cb => cb.Take(frames).Select(c => (long)c).ToArray()).ToArray();
+        long[][] fine = FineCodes.Codes[index].Select(cb => cb.Take(frames).Select(c => (long)c).ToArray()).ToArray();
         return VoicePreset.FromArrays(semantic, fine.Take(2).Select(r => r.ToArray()).ToArray(), fine);
     }
 }

@@ -61,16 +61,16 @@ public sealed class BarkModel : IDisposable
     public BarkGenerationConfig GenerationConfig { get; }
 
     /// <summary>The semantic GPT (in <see cref="LowMemory"/> mode loaded on first use and released after each generation stage).</summary>
-    public BarkCausalModel Semantic => _semantic.Value;
+    internal BarkCausalModel Semantic => _semantic.Value;
 
     /// <summary>The coarse acoustics GPT.</summary>
-    public BarkCausalModel CoarseAcoustics => _coarse.Value;
+    internal BarkCausalModel CoarseAcoustics => _coarse.Value;
 
     /// <summary>The fine acoustics model.</summary>
-    public BarkFineModel FineAcoustics => _fine.Value;
+    internal BarkFineModel FineAcoustics => _fine.Value;
 
     /// <summary>The EnCodec decoder.</summary>
-    public EncodecDecoder Codec => _codec.Value;
+    internal EncodecDecoder Codec => _codec.Value;
 
     /// <summary>The folder the model was loaded from (null for random models).</summary>
     public string? ModelFolder { get; }
@@ -88,7 +88,7 @@ public sealed class BarkModel : IDisposable
     /// <summary>
     /// The most semantic tokens one generation can produce: the semantic model's block size less the text context
     /// (<c>block_size − max_input_semantic_length</c>; 768 for Suno's models). A larger
-    /// <see cref="Generation.StageOptions.MaxNewTokens"/> of the semantic stage is capped to this.
+    /// <see cref="StageOptions.MaxNewTokens"/> of the semantic stage is capped to this.
     /// </summary>
     public int MaxSemanticTokens => SemanticGenerator.TokenLimit(Config.SemanticConfig.BlockSize, GenerationConfig.SemanticConfig.MaxInputSemanticLength);
 
@@ -187,7 +187,7 @@ public sealed class BarkModel : IDisposable
     }
 
     /// <summary>A model with random weights of the shapes <paramref name="config"/> describes (tests and benchmarks; no file).</summary>
-    public static BarkModel CreateRandom(BarkConfig config, int seed, BarkGenerationConfig? generationConfig = null, WeightType weightType = WeightType.Float32) => new(
+    internal static BarkModel CreateRandom(BarkConfig config, int seed, BarkGenerationConfig? generationConfig = null, WeightType weightType = WeightType.Float32) => new(
         config, generationConfig ?? new BarkGenerationConfig(),
         () => BarkCausalModel.CreateRandom(config.SemanticConfig, seed, weightType),
         () => BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, seed + 1, weightType),
@@ -213,25 +213,24 @@ public sealed class BarkModel : IDisposable
         TimeSpan tSemantic = clock.Elapsed;
 
         clock.Restart();
-        CoarseResult coarse = GenerateCoarse(semantic.Tokens, voice, options, progress, cancellationToken);
+        AudioCodes coarse = GenerateCoarse(semantic, voice, options, progress, cancellationToken);
         TimeSpan tCoarse = clock.Elapsed;
 
         clock.Restart();
-        int[][][] fine = GenerateFine(coarse.Tokens, voice, options, progress, cancellationToken);
+        AudioCodes fine = GenerateFine(coarse, voice, options, progress, cancellationToken);
         TimeSpan tFine = clock.Elapsed;
 
         clock.Restart();
-        int codebooks = GenerationConfig.CoarseAcousticsConfig.NCoarseCodebooks;
-        int[] frames = coarse.Lengths.Select(l => l / codebooks).ToArray();
-        float[][] audio = DecodeCodec(fine, frames, cancellationToken);
+        float[][] audio = DecodeCodec(fine, cancellationToken);
         TimeSpan tCodec = clock.Elapsed;
-        progress?.Report(new BarkProgress(BarkStage.Codec, 1, 1, frames.Sum() / Math.Max(tCodec.TotalSeconds, 1e-9)));
+        progress?.Report(new BarkProgress(BarkStage.Codec, 1, 1, fine.Frames.Sum() / Math.Max(tCodec.TotalSeconds, 1e-9)));
 
         double audioSeconds = audio.Length == 0 ? 0 : audio.Max(a => a.Length) / (double)SampleRate;
+        int width = fine.BatchSize == 0 ? 0 : fine.Codes[0][0].Length;
         var timings = new BarkTimings(tSemantic, semantic.Tokens.Length == 0 ? 0 : semantic.Tokens[0].Length, tCoarse,
-            coarse.Tokens.Length == 0 ? 0 : coarse.Tokens[0].Length, tFine, fine.Length == 0 ? 0 : fine[0][0].Length, tCodec, audioSeconds);
+            width * coarse.Codebooks, tFine, width, tCodec, audioSeconds);
         _logger.LogInformation("Generated {Seconds:F2} s of audio in {Total:F2} s (RTF {Rtf:F2})", audioSeconds, timings.Total.TotalSeconds, timings.RealTimeFactor);
-        return new BarkGeneration(audio, SampleRate, semantic.Tokens, semantic.Lengths, coarse.Tokens, coarse.Lengths, fine, frames, timings);
+        return new BarkGeneration(audio, SampleRate, semantic, coarse, fine, timings);
     }
 
     /// <summary>
@@ -287,19 +286,19 @@ public sealed class BarkModel : IDisposable
         TimeSpan tSemantic = clock.Elapsed;
 
         clock.Restart();
-        var coarse = new int[batch][];       // null: withdrawn
+        var coarse = new int[batch][][];     // [codebook][frame] on the row's own frames; null: withdrawn
         try
         {
             CoarseGenerationConfig config = GenerationConfig.CoarseAcousticsConfig;
             int[] live = Enumerable.Range(0, batch).Where(b => withdrawn?.Invoke(b) != true).ToArray();
             foreach (int[] rows in CoarseGroups(segments, live))
             {
-                CoarseResult result = CoarseGenerator.Generate(CoarseAcoustics, GenerationConfig.SemanticConfig, config, GenerationConfig.CodebookSize,
+                AudioCodes result = CoarseGenerator.Generate(CoarseAcoustics, GenerationConfig.SemanticConfig, config, GenerationConfig.CodebookSize,
                     options.ResolveCoarse(config), rows.Select(b => semantic.Tokens[b]).ToArray(),
                     new PerRow<long[]?>(rows.Select(b => segments[b].Voice?.SemanticPrompt).ToArray()),
                     new PerRow<long[][]?>(rows.Select(b => segments[b].Voice?.CoarsePrompt).ToArray()),
                     RandomStreams.PerRow(rows.Select(b => segments[b].StreamSeed).ToArray()), progress, cancellationToken);
-                for (int i = 0; i < rows.Length; i++) coarse[rows[i]] = result.Tokens[i][..result.Lengths[i]];
+                for (int i = 0; i < rows.Length; i++) coarse[rows[i]] = result.Sample(i);
             }
         }
         finally
@@ -316,8 +315,8 @@ public sealed class BarkModel : IDisposable
             for (int b = 0; b < batch; b++)
                 if (coarse[b] is not null && withdrawn?.Invoke(b) != true)
                     fine[b] = FineGenerator.Generate(FineAcoustics, GenerationConfig.CoarseAcousticsConfig, config, GenerationConfig.CodebookSize,
-                    options.ResolveFineTemperature(config), [coarse[b]], GenerationConfig.SemanticConfig.SemanticVocabSize, segments[b].Voice?.FinePrompt,
-                    RandomStreams.PerRow([segments[b].StreamSeed]), progress, cancellationToken)[0];
+                    options.ResolveFineTemperature(config), new AudioCodes([coarse[b]], [coarse[b][0].Length]), segments[b].Voice?.FinePrompt,
+                    RandomStreams.PerRow([segments[b].StreamSeed]), progress, cancellationToken).Codes[0];
         }
         finally
         {
@@ -327,13 +326,13 @@ public sealed class BarkModel : IDisposable
 
         clock.Restart();
         int[] done = Enumerable.Range(0, batch).Where(b => fine[b] is not null).ToArray();
-        float[][] decoded = DecodeCodec(done.Select(b => fine[b]).ToArray(), null, cancellationToken);
+        float[][] decoded = DecodeCodec(new AudioCodes([.. done.Select(b => fine[b])], [.. done.Select(b => fine[b][0].Length)]), cancellationToken);
         var audio = new float[batch][];
         for (int i = 0; i < done.Length; i++) audio[done[i]] = decoded[i];
         TimeSpan tCodec = clock.Elapsed;
 
         double audioSeconds = decoded.Length == 0 ? 0 : decoded.Max(a => a.Length) / (double)SampleRate;
-        var timings = new BarkTimings(tSemantic, semantic.Tokens[0].Length, tCoarse, coarse.Max(c => c?.Length ?? 0), tFine,
+        var timings = new BarkTimings(tSemantic, semantic.Tokens[0].Length, tCoarse, coarse.Max(c => c is null ? 0 : c.Length * c[0].Length), tFine,
             fine.Max(f => f is null || f.Length == 0 ? 0 : f[0].Length), tCodec, audioSeconds);
         return Enumerable.Range(0, batch)
             .Select(b => audio[b] is null ? null : new SegmentOutput(audio[b], SampleRate, semantic.Tokens[b][..semantic.Lengths[b]], fine[b], timings, batch))
@@ -386,17 +385,21 @@ public sealed class BarkModel : IDisposable
         }
     }
 
-    /// <summary>The coarse stage alone (Transformers' <c>BarkCoarseModel.generate</c>), from semantic tokens as <see cref="GenerateSemantic"/> returns them.</summary>
-    public CoarseResult GenerateCoarse(int[][] semanticTokens, VoicePreset? voice = null, BarkGenerationOptions? options = null,
+    /// <summary>
+    /// The coarse stage alone (Transformers' <c>BarkCoarseModel.generate</c>), from <see cref="GenerateSemantic"/>'s
+    /// result: codes of the first two codebooks <c>[sample][codebook][frame]</c> (the model's vocabulary offsets
+    /// removed), each sample with its own frame count.
+    /// </summary>
+    public AudioCodes GenerateCoarse(SemanticResult semantic, VoicePreset? voice = null, BarkGenerationOptions? options = null,
         IProgress<BarkProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(semanticTokens);
+        ArgumentNullException.ThrowIfNull(semantic);
         options ??= new BarkGenerationOptions();
         CoarseGenerationConfig config = GenerationConfig.CoarseAcousticsConfig;
         try
         {
             return CoarseGenerator.Generate(CoarseAcoustics, GenerationConfig.SemanticConfig, config, GenerationConfig.CodebookSize,
-                options.ResolveCoarse(config), semanticTokens, voice?.SemanticPrompt, voice?.CoarsePrompt, options.Seed, progress, cancellationToken);
+                options.ResolveCoarse(config), semantic.Tokens, voice?.SemanticPrompt, voice?.CoarsePrompt, options.Seed, progress, cancellationToken);
         }
         finally
         {
@@ -404,17 +407,21 @@ public sealed class BarkModel : IDisposable
         }
     }
 
-    /// <summary>The fine stage alone (Transformers' <c>BarkFineModel.generate</c>): codes <c>[sample][codebook][frame]</c>.</summary>
-    public int[][][] GenerateFine(int[][] coarseTokens, VoicePreset? voice = null, BarkGenerationOptions? options = null,
+    /// <summary>
+    /// The fine stage alone (Transformers' <c>BarkFineModel.generate</c>): <see cref="GenerateCoarse"/>'s codes with
+    /// all eight codebooks filled, <c>[sample][codebook][frame]</c>, each sample keeping its frame count.
+    /// </summary>
+    /// <exception cref="BarkInputException">The codes do not have the coarse stage's two codebooks.</exception>
+    public AudioCodes GenerateFine(AudioCodes coarse, VoicePreset? voice = null, BarkGenerationOptions? options = null,
         IProgress<BarkProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(coarseTokens);
+        ArgumentNullException.ThrowIfNull(coarse);
         options ??= new BarkGenerationOptions();
         FineGenerationConfig config = GenerationConfig.FineAcousticsConfig;
         try
         {
             return FineGenerator.Generate(FineAcoustics, GenerationConfig.CoarseAcousticsConfig, config, GenerationConfig.CodebookSize,
-                options.ResolveFineTemperature(config), coarseTokens, GenerationConfig.SemanticConfig.SemanticVocabSize, voice?.FinePrompt,
+                options.ResolveFineTemperature(config), coarse, voice?.FinePrompt,
                 options.Seed, progress, cancellationToken);
         }
         finally
@@ -424,15 +431,16 @@ public sealed class BarkModel : IDisposable
     }
 
     /// <summary>
-    /// Codes <c>[sample][codebook][frame]</c> → waveform per sample, each decoded alone on its first
-    /// <c>frames[i]</c> frames (all frames when <paramref name="frames"/> is null). A sample of 0 frames gives empty audio.
+    /// Codes <c>[sample][codebook][frame]</c> → waveform per sample, each decoded alone on its own
+    /// <see cref="AudioCodes.Frames"/>. A sample of 0 frames gives empty audio.
     /// </summary>
-    public float[][] DecodeCodec(int[][][] fineTokens, int[]? frames = null, CancellationToken cancellationToken = default)
+    /// <exception cref="BarkInputException">A code is outside 0 … 1023, or a sample's frame count exceeds its codes.</exception>
+    public float[][] DecodeCodec(AudioCodes codes, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(fineTokens);
+        ArgumentNullException.ThrowIfNull(codes);
         try
         {
-            return DecodeEach(fineTokens, frames, cancellationToken);
+            return DecodeEach(codes, cancellationToken);
         }
         finally
         {
@@ -440,13 +448,16 @@ public sealed class BarkModel : IDisposable
         }
     }
 
-    private float[][] DecodeEach(int[][][] fineTokens, int[]? frames, CancellationToken cancellationToken)
+    private float[][] DecodeEach(AudioCodes codes, CancellationToken cancellationToken)
     {
+        int[][][] fineTokens = codes.Codes;
+        if (codes.Frames.Length != fineTokens.Length)
+            throw new BarkInputException($"the codes have {fineTokens.Length} samples but {codes.Frames.Length} frame counts.");
         var audio = new float[fineTokens.Length][];
         for (int b = 0; b < fineTokens.Length; b++)
         {
             int total = fineTokens[b].Length == 0 ? 0 : fineTokens[b][0].Length;
-            int length = frames?[b] ?? total;
+            int length = codes.Frames[b];
             if (length < 0 || length > total)
                 throw new BarkInputException($"sample {b}: {length} frames requested but its codes have {total}.");
             if (length == 0)
@@ -454,10 +465,9 @@ public sealed class BarkModel : IDisposable
                 audio[b] = [];
                 continue;
             }
-            var codes = new long[fineTokens[b].Length * length];
-            for (int c = 0; c < fineTokens[b].Length; c++)
-                for (int t = 0; t < length; t++) codes[c * length + t] = fineTokens[b][c][t];
-            audio[b] = Codec.Decode(codes, length, cancellationToken);
+            var sample = new int[fineTokens[b].Length * length];              // [codebook, frame] row-major
+            for (int c = 0; c < fineTokens[b].Length; c++) fineTokens[b][c].AsSpan(0, length).CopyTo(sample.AsSpan(c * length));
+            audio[b] = Codec.Decode(sample, length, cancellationToken);
         }
         return audio;
     }

@@ -36,7 +36,7 @@ public sealed partial class BarkProcessor
     }
 
     /// <summary>The tokenizer.</summary>
-    public BarkTokenizer Tokenizer { get; }
+    internal BarkTokenizer Tokenizer { get; }
 
     /// <summary>The options a <c>Process</c> call uses when it is given none.</summary>
     public BarkProcessorOptions Options { get; }

@@ -75,7 +75,7 @@ public sealed partial class VoicePreset
     /// <param name="arrays">The arrays.</param>
     /// <param name="source">A name or path for error messages and <see cref="Source"/>.</param>
     /// <exception cref="BarkVoiceException">A key is missing, or an array is empty or has the wrong rank, element type, rows or values.</exception>
-    public static VoicePreset FromArrays(IReadOnlyDictionary<string, NpyArray> arrays, string? source = null)
+    internal static VoicePreset FromArrays(IReadOnlyDictionary<string, NpyArray> arrays, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(arrays);
         foreach (string key in ArrayNames)
@@ -123,7 +123,7 @@ public sealed partial class VoicePreset
     /// <c>coarse_prompt</c> [2, T], <c>fine_prompt</c> [8, T]. (Suno's own files store <c>fine_prompt</c> as int32;
     /// both load everywhere.)
     /// </summary>
-    public IReadOnlyDictionary<string, NpyArray> ToArrays()
+    internal IReadOnlyDictionary<string, NpyArray> ToArrays()
     {
         int coarseLength = CoarsePrompt[0].Length, fineLength = FinePrompt[0].Length;
         return new OrderedDictionary<string, NpyArray>

@@ -18,7 +18,7 @@ public class AsyncAndDisposalTests
         model.Dispose();
         var e = Assert.Throws<ObjectDisposedException>(() => model.Generate(inputs, Short));
         Assert.Contains("disposed", e.Message);
-        Assert.Throws<ObjectDisposedException>(() => model.DecodeCodec([[[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]]]));
+        Assert.Throws<ObjectDisposedException>(() => model.DecodeCodec(new AudioCodes([[[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]]], [2])));
         Assert.False(model.Resident.Semantic || model.Resident.Codec);
     }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BarkSharp.Generation;
 using BarkSharp.IO;
 
 namespace BarkSharp.Cli.Commands;
@@ -31,7 +32,7 @@ internal static class DecodeCommand
             using (BarkModel bark = await view.RunAsync(() => model.LoadModelAsync(result, context, view, threads: null, cancellationToken)))
             {
                 int[][] codes = [.. preset.FinePrompt.Select(row => row.Select(c => (int)c).ToArray())];
-                audio = bark.DecodeCodec([codes], null, cancellationToken)[0];
+                audio = bark.DecodeCodec(new AudioCodes([codes], [codes[0].Length]), cancellationToken)[0];
                 sampleRate = bark.SampleRate;
             }
             cancellationToken.ThrowIfCancellationRequested();

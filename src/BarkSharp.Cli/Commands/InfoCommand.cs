@@ -54,7 +54,7 @@ internal static class InfoCommand
                 ["codec_model"] = new()
                 {
                     ["parameters"] = parameters["codec_model"],
-                    ["sampling_rate"] = config.CodecConfig.SamplingRate,
+                    ["sampling_rate"] = config.CodecConfig.SampleRate,
                     ["codebook_size"] = config.CodecConfig.CodebookSize,
                     ["upsampling_ratios"] = config.CodecConfig.UpsamplingRatios,
                     ["num_filters"] = config.CodecConfig.NumFilters,

@@ -93,7 +93,7 @@ internal sealed class ModelSelection
 
     /// <summary>Loads the model, showing download progress.</summary>
     public async Task<BarkModel> LoadModelAsync(ParseResult result, CliContext context, ProgressView view, int? threads, CancellationToken cancellationToken,
-        Tensors.WeightType weights = Tensors.WeightType.Auto, Generation.KvCacheType kvCache = Generation.KvCacheType.Auto, bool lowMemory = false)
+        Tensors.WeightType weights = Tensors.WeightType.Auto, KvCacheType kvCache = KvCacheType.Auto, bool lowMemory = false)
     {
         string model = CheckedModelId(result);
         var options = new BarkModelOptions { Hub = Hub(result, context), MaxThreads = threads, WeightType = weights, KvCacheType = kvCache, LowMemory = lowMemory };

@@ -17,7 +17,7 @@ public abstract class AudioEncoder : IDisposable
     /// <param name="format">What the subclass writes.</param>
     /// <param name="output">The stream written to (not owned).</param>
     /// <param name="sampleRate">Samples per second of the input, e.g. 24000.</param>
-    protected AudioEncoder(AudioFormat format, Stream output, int sampleRate)
+    private protected AudioEncoder(AudioFormat format, Stream output, int sampleRate)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sampleRate);
@@ -108,7 +108,7 @@ public abstract class AudioEncoder : IDisposable
     public bool IsCompleted { get; private set; }
 
     /// <summary>The stream written to.</summary>
-    protected Stream Output { get; }
+    private protected Stream Output { get; }
 
     /// <summary>Encodes <paramref name="samples"/> and writes whatever of it is complete (Opus holds back a partial 20 ms frame).</summary>
     /// <exception cref="InvalidOperationException">After <see cref="Complete"/>.</exception>
@@ -137,15 +137,15 @@ public abstract class AudioEncoder : IDisposable
     }
 
     /// <summary>Encodes samples; see <see cref="Write"/>.</summary>
-    protected abstract void WriteCore(ReadOnlySpan<float> samples);
+    private protected abstract void WriteCore(ReadOnlySpan<float> samples);
 
     /// <summary>Writes out buffered encoded data; see <see cref="Flush"/>. The base class flushes <see cref="Output"/> after it.</summary>
-    protected virtual void FlushCore()
+    private protected virtual void FlushCore()
     {
     }
 
     /// <summary>Finishes the file; see <see cref="Complete"/>.</summary>
-    protected abstract void CompleteCore();
+    private protected abstract void CompleteCore();
 
     /// <summary>Releases encoder state. Does not complete the file and does not close the output stream.</summary>
     public void Dispose()

@@ -13,7 +13,7 @@ namespace BarkSharp.Audio;
 /// stream, written then on a stream that cannot seek (the encoded frames are held until then), and left 0 ("unknown",
 /// which decoders accept) when streaming.
 /// </remarks>
-public sealed class FlacEncoder : AudioEncoder
+internal sealed class FlacEncoder : AudioEncoder
 {
     /// <summary>Samples per frame (the last frame may be shorter).</summary>
     public const int BlockSize = 4096;
@@ -45,7 +45,7 @@ public sealed class FlacEncoder : AudioEncoder
     public override string ContentType => "audio/flac";
 
     /// <inheritdoc />
-    protected override void WriteCore(ReadOnlySpan<float> samples)
+    private protected override void WriteCore(ReadOnlySpan<float> samples)
     {
         Span<byte> le = stackalloc byte[2];
         foreach (float v in samples)
@@ -60,7 +60,7 @@ public sealed class FlacEncoder : AudioEncoder
     }
 
     /// <inheritdoc />
-    protected override void CompleteCore()
+    private protected override void CompleteCore()
     {
         if (_fill > 0) WriteFrame();
         byte[] md5 = _md5.GetHashAndReset();

@@ -4,7 +4,7 @@ namespace BarkSharp.Audio;
 /// The CRC-32 of Ogg pages (RFC 3533): polynomial 0x04C11DB7, most significant bit first, initial value 0, no final
 /// XOR, computed over the whole page with its checksum field set to zero.
 /// </summary>
-public static class OggCrc
+internal static class OggCrc
 {
     private static readonly uint[] Table = BuildTable();
 

@@ -19,7 +19,7 @@ namespace BarkSharp.Audio;
 /// exactly the samples written.</para>
 /// <para>Pages carry the Ogg CRC-32 (<see cref="OggCrc"/>); the stream serial number is random unless given.</para>
 /// </remarks>
-public sealed class OggOpusEncoder : AudioEncoder
+internal sealed class OggOpusEncoder : AudioEncoder
 {
     /// <summary>Default bit rate, bits per second: transparent enough for 24 kHz speech.</summary>
     public const int DefaultBitrate = 48_000;
@@ -83,7 +83,7 @@ public sealed class OggOpusEncoder : AudioEncoder
     public uint PagesWritten => _sequence;
 
     /// <inheritdoc />
-    protected override void WriteCore(ReadOnlySpan<float> samples)
+    private protected override void WriteCore(ReadOnlySpan<float> samples)
     {
         while (!samples.IsEmpty)
         {
@@ -100,13 +100,13 @@ public sealed class OggOpusEncoder : AudioEncoder
     }
 
     /// <inheritdoc />
-    protected override void FlushCore()
+    private protected override void FlushCore()
     {
         if (_packetSizes.Count > 0) WritePage(0, _framesEncoded * _frameSize * _granuleScale);
     }
 
     /// <inheritdoc />
-    protected override void CompleteCore()
+    private protected override void CompleteCore()
     {
         // Pad with silence until every written sample has left the encoder's lookahead, then end the stream with a
         // granule position that trims the padding.

@@ -4,7 +4,7 @@ namespace BarkSharp.Audio;
 /// Headerless signed 16-bit little-endian mono PCM (<c>audio/pcm</c>; <c>aplay -f S16_LE -r 24000 -c 1</c> plays it):
 /// each sample clipped to [−1, 1], NaN as 0, times 32767, rounded. Every <see cref="AudioEncoder.Write"/> reaches the stream at once.
 /// </summary>
-public sealed class PcmEncoder : AudioEncoder
+internal sealed class PcmEncoder : AudioEncoder
 {
     private readonly byte[] _buffer = new byte[8192];
 
@@ -17,7 +17,7 @@ public sealed class PcmEncoder : AudioEncoder
     public override string ContentType => "audio/pcm";
 
     /// <inheritdoc />
-    protected override void WriteCore(ReadOnlySpan<float> samples)
+    private protected override void WriteCore(ReadOnlySpan<float> samples)
     {
         int perChunk = _buffer.Length / 2;
         for (int start = 0; start < samples.Length; start += perChunk)
@@ -29,7 +29,7 @@ public sealed class PcmEncoder : AudioEncoder
     }
 
     /// <inheritdoc />
-    protected override void CompleteCore()
+    private protected override void CompleteCore()
     {
     }
 }

@@ -13,7 +13,7 @@ namespace BarkSharp.Audio;
 /// <item><description>a stream that cannot seek: the samples are held in memory and the whole file is written at <see cref="AudioEncoder.Complete"/>.</description></item>
 /// </list>
 /// </summary>
-public sealed class WavEncoder : AudioEncoder
+internal sealed class WavEncoder : AudioEncoder
 {
     /// <summary>The size written in streamed headers, meaning "unknown, read to the end".</summary>
     public const uint UnknownSize = 0xFFFFFFFF;
@@ -77,7 +77,7 @@ public sealed class WavEncoder : AudioEncoder
     }
 
     /// <inheritdoc />
-    protected override void WriteCore(ReadOnlySpan<float> samples)
+    private protected override void WriteCore(ReadOnlySpan<float> samples)
     {
         if (_declaredSamples is { } declared && SamplesWritten + samples.Length > declared)
             throw new InvalidOperationException($"the WAV header declares {declared} samples; {SamplesWritten + samples.Length} were written.");
@@ -91,7 +91,7 @@ public sealed class WavEncoder : AudioEncoder
     }
 
     /// <inheritdoc />
-    protected override void CompleteCore()
+    private protected override void CompleteCore()
     {
         if (_declaredSamples is { } declared && SamplesWritten != declared)
             throw new InvalidOperationException($"the WAV header declares {declared} samples; only {SamplesWritten} were written.");

@@ -31,7 +31,7 @@ public sealed class VoiceCloner
 
     /// <summary>Builds a cloner from loaded models.</summary>
     /// <exception cref="ArgumentException"><paramref name="hubertLayer"/> is not a loaded layer, or the quantizer does not read HuBERT's width.</exception>
-    public VoiceCloner(HubertModel hubert, int hubertLayer, SemanticQuantizer quantizer, EncodecEncoder encoder)
+    internal VoiceCloner(HubertModel hubert, int hubertLayer, SemanticQuantizer quantizer, EncodecEncoder encoder)
     {
         ArgumentNullException.ThrowIfNull(hubert);
         ArgumentNullException.ThrowIfNull(quantizer);
@@ -47,16 +47,16 @@ public sealed class VoiceCloner
     }
 
     /// <summary>The HuBERT model.</summary>
-    public HubertModel Hubert { get; }
+    internal HubertModel Hubert { get; }
 
     /// <summary>The hidden state quantized (9 for the recipe's quantizers).</summary>
     public int HubertLayer { get; }
 
     /// <summary>The semantic quantizer.</summary>
-    public SemanticQuantizer Quantizer { get; }
+    internal SemanticQuantizer Quantizer { get; }
 
     /// <summary>The EnCodec encoder.</summary>
-    public EncodecEncoder Encoder { get; }
+    internal EncodecEncoder Encoder { get; }
 
     /// <summary>
     /// Loads (and on first use downloads) the three models <paramref name="options"/> names. HuBERT is loaded only up to
@@ -127,7 +127,7 @@ public sealed class VoiceCloner
     {
         ArgumentNullException.ThrowIfNull(audio);
         float[] mono = Mono(audio);
-        float[] wav24 = SincResampler.Create(audio.SampleRate, Encoder.Config.SamplingRate, SincKernelPrecision.Float64).Process(mono);
+        float[] wav24 = SincResampler.Create(audio.SampleRate, Encoder.Config.SampleRate, SincKernelPrecision.Float64).Process(mono);
         long[] codes = Encoder.Encode(wav24, CodecBandwidthKbps, cancellationToken);      // [8, T]
         int frames = Encoder.FrameCount(wav24.Length), rows = codes.Length / frames;
         var result = new long[rows][];

@@ -11,8 +11,8 @@ public sealed record EncodecConfig
     /// <summary>Bandwidths in kbps the codec supports. Default [1.5, 3, 6, 12, 24].</summary>
     public double[] TargetBandwidths { get; init; } = [1.5, 3.0, 6.0, 12.0, 24.0];
 
-    /// <summary>Audio sample rate in Hz. Default 24000.</summary>
-    public int SamplingRate { get; init; } = 24000;
+    /// <summary>Audio sample rate in Hz (<c>sampling_rate</c> in the JSON; one name, SampleRate, across the library). Default 24000.</summary>
+    public int SampleRate { get; init; } = 24000;
 
     /// <summary>Audio channels. Default 1.</summary>
     public int AudioChannels { get; init; } = 1;
@@ -81,7 +81,7 @@ public sealed record EncodecConfig
     public int HopLength => UpsamplingRatios.Aggregate(1, (a, b) => a * b);
 
     /// <summary>Codec frames per second: ceil(sampling_rate / hop_length) (75).</summary>
-    public int FrameRate => (int)Math.Ceiling(SamplingRate / (double)HopLength);
+    public int FrameRate => (int)Math.Ceiling(SampleRate / (double)HopLength);
 
     /// <summary>Number of residual quantizers: 1000·max(bandwidth) // (frame_rate·10) (32 for 24 kHz).</summary>
     public int NumQuantizers => (int)Math.Floor(1000 * TargetBandwidths.Max() / (FrameRate * 10.0));
@@ -93,7 +93,7 @@ public sealed record EncodecConfig
         var c = new EncodecConfig
         {
             TargetBandwidths = s.DoubleArray("target_bandwidths", d.TargetBandwidths),
-            SamplingRate = s.Int("sampling_rate", d.SamplingRate),
+            SampleRate = s.Int("sampling_rate", d.SampleRate),
             AudioChannels = s.Int("audio_channels", d.AudioChannels),
             Normalize = s.Bool("normalize", d.Normalize),
             ChunkLengthS = s.NullableDouble("chunk_length_s"),
@@ -128,7 +128,7 @@ public sealed record EncodecConfig
         if (TargetBandwidths.Length == 0) throw new BarkConfigException($"{where}.target_bandwidths must not be empty.");
         if (UpsamplingRatios.Length == 0 || UpsamplingRatios.Any(r => r <= 0))
             throw new BarkConfigException($"{where}.upsampling_ratios must be a non-empty list of positive integers.");
-        foreach (var (name, v) in new[] { ("hidden_size", HiddenSize), ("num_filters", NumFilters), ("codebook_size", CodebookSize), ("codebook_dim", CodebookDim), ("kernel_size", KernelSize), ("last_kernel_size", LastKernelSize), ("residual_kernel_size", ResidualKernelSize), ("compress", Compress), ("sampling_rate", SamplingRate), ("audio_channels", AudioChannels) })
+        foreach (var (name, v) in new[] { ("hidden_size", HiddenSize), ("num_filters", NumFilters), ("codebook_size", CodebookSize), ("codebook_dim", CodebookDim), ("kernel_size", KernelSize), ("last_kernel_size", LastKernelSize), ("residual_kernel_size", ResidualKernelSize), ("compress", Compress), ("sampling_rate", SampleRate), ("audio_channels", AudioChannels) })
             if (v <= 0) throw new BarkConfigException($"{where}.{name} must be positive, found {v}.");
         if (NormType is not ("weight_norm" or "time_group_norm"))
             throw new BarkConfigException($"{where}.norm_type '{NormType}' is not supported (weight_norm or time_group_norm).");

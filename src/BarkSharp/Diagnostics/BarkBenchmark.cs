@@ -8,7 +8,7 @@ using BarkSharp.Models;
 namespace BarkSharp.Diagnostics;
 
 /// <summary>What <see cref="BarkBenchmark.Run"/> measures.</summary>
-public sealed record BenchmarkOptions
+internal sealed record BenchmarkOptions
 {
     /// <summary><c>bark-small</c> (default) or <c>bark</c>: the real shapes, random weights.</summary>
     public string Shape { get; init; } = "bark-small";
@@ -38,7 +38,7 @@ public sealed record BenchmarkOptions
 /// windows and 630-token history (a fresh prefill per window); one fine window of 1024 frames (385 real) through 6
 /// codebook passes; the codec decoding 385 frames (5.13 s of audio).
 /// </summary>
-public static class BarkBenchmark
+internal static class BarkBenchmark
 {
     /// <summary>Frames the fine and codec stages process (5.13 s of audio).</summary>
     public const int Frames = 385;
@@ -105,17 +105,15 @@ public static class BarkBenchmark
         coarse.MaxThreads = threads;
         coarse.KvCacheType = kvCache;
         excluded += loading.Elapsed;
-        int[][] coarseTokens;
+        AudioCodes coarseCodes;
         {
             log?.Report("coarse…");
             var rng = new Random(8);
             int[][] semanticTokens = Enumerable.Range(0, batch).Select(_ => Enumerable.Range(0, 256).Select(_ => rng.Next(10_000)).ToArray()).ToArray();
             var generation = new BarkGenerationConfig();
-            var stats = new GenerationStatistics();
-            CoarseResult result = CoarseGenerator.Generate(coarse, generation.SemanticConfig, generation.CoarseAcousticsConfig, generation.CodebookSize,
-                BarkGenerationOptions.Greedy.ResolveCoarse(generation.CoarseAcousticsConfig), semanticTokens, null, null, 0, null, cancellationToken,
-                lengthOverride: 770, statistics: stats);
-            coarseTokens = result.Tokens;
+            var stats = new GenerationStatistics(coarseLength: 770);
+            coarseCodes = CoarseGenerator.Generate(coarse, generation.SemanticConfig, generation.CoarseAcousticsConfig, generation.CodebookSize,
+                BarkGenerationOptions.Greedy.ResolveCoarse(generation.CoarseAcousticsConfig), semanticTokens, null, null, 0, stats, cancellationToken);
             CoarseAcousticsConfig c = config.CoarseAcousticsConfig;
             double prefillFlops = stats.Prefills.Sum(p => CausalFlops(c, batch, 0, p, 1024, lastOnly: true));
             stages["coarse_prefill"] = Compute(stats.Prefills.Sum() * batch, stats.PrefillSeconds, prefillFlops,
@@ -131,14 +129,13 @@ public static class BarkBenchmark
         BarkFineModel fine = BarkFineModel.CreateRandom(config.FineAcousticsConfig, 3, options.Weights);
         fine.MaxThreads = threads;
         excluded += loading.Elapsed;
-        int[][][] fineTokens;
+        AudioCodes fineCodes;
         {
             log?.Report("fine…");
             var generation = new BarkGenerationConfig();
-            int[][] coarseInput = coarseTokens.Select(t => t[..(2 * Frames)]).ToArray();
             var clock = Stopwatch.StartNew();
-            fineTokens = FineGenerator.Generate(fine, generation.CoarseAcousticsConfig, generation.FineAcousticsConfig, generation.CodebookSize,
-                null, coarseInput, 10_000, null, 0, null, cancellationToken);
+            fineCodes = FineGenerator.Generate(fine, generation.CoarseAcousticsConfig, generation.FineAcousticsConfig, generation.CodebookSize,
+                null, coarseCodes, null, 0, null, cancellationToken);
             FineAcousticsConfig c = config.FineAcousticsConfig;
             double flops = 6 * FineFlops(c, batch, 1024, 1024);
             stages["fine"] = Compute(6 * 1024 * batch, clock.Elapsed.TotalSeconds, flops, 6 * LinearFlops(c, batch, 1024), machine);
@@ -153,10 +150,9 @@ public static class BarkBenchmark
         excluded += loading.Elapsed;
         {
             log?.Report("codec…");
-            var codes = new long[8 * Frames];
-            for (int cb = 0; cb < 8; cb++)
-                for (int t = 0; t < Frames; t++) codes[cb * Frames + t] = fineTokens[0][cb][t];
-            var warmUp = new long[8 * 4];
+            var codes = new int[8 * Frames];
+            for (int cb = 0; cb < 8; cb++) fineCodes.Codes[0][cb].AsSpan(0, Frames).CopyTo(codes.AsSpan(cb * Frames));
+            var warmUp = new int[8 * 4];
             for (int cb = 0; cb < 8; cb++) codes.AsSpan(cb * Frames, 4).CopyTo(warmUp.AsSpan(cb * 4));
             codec.Decode(warmUp, 4, cancellationToken);                                // let the JIT compile the decoder first
             var clock = Stopwatch.StartNew();
@@ -165,7 +161,7 @@ public static class BarkBenchmark
         }
 
         double totalSeconds = (total.Elapsed - excluded).TotalSeconds;
-        double audioSeconds = Frames * config.CodecConfig.HopLength / (double)config.CodecConfig.SamplingRate;
+        double audioSeconds = Frames * config.CodecConfig.HopLength / (double)config.CodecConfig.SampleRate;
         return new BenchmarkReport(machine, ShortName(options.Weights), ShortName(kvCache), threads, batch, options.Shape, stages, totalSeconds, Math.Round(audioSeconds, 2),
             totalSeconds / (audioSeconds * batch), Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
     }
@@ -295,7 +291,7 @@ public static class BarkBenchmark
 /// The benchmark's result; <see cref="ToJson"/> gives the documented JSON shape. <c>rtf</c> is total seconds over the
 /// audio of the whole batch (<c>audio_seconds</c> × batch).
 /// </summary>
-public sealed record BenchmarkReport(
+internal sealed record BenchmarkReport(
     [property: JsonPropertyName("machine")] MachineReport Machine,
     [property: JsonPropertyName("weights")] string Weights,
     [property: JsonPropertyName("kv_cache")] string KvCache,
@@ -322,7 +318,7 @@ public sealed record BenchmarkReport(
 }
 
 /// <summary>The machine the benchmark ran on and its measured limits.</summary>
-public sealed record MachineReport(
+internal sealed record MachineReport(
     [property: JsonPropertyName("cpu")] string Cpu,
     [property: JsonPropertyName("fma_gflops")] double FmaGflops,
     [property: JsonPropertyName("read_gbs")] double ReadGBs)
@@ -337,7 +333,7 @@ public sealed record MachineReport(
 }
 
 /// <summary>One stage's timing; <see cref="Gflops"/> for compute-bound stages, <see cref="Gbs"/> for decode steps.</summary>
-public sealed record StageReport(
+internal sealed record StageReport(
     [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("tokens")] int Tokens,
     [property: JsonPropertyName("ms_per_token")] double MsPerToken,

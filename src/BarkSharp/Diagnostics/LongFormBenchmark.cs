@@ -8,7 +8,7 @@ using BarkSharp.Speech;
 namespace BarkSharp.Diagnostics;
 
 /// <summary>What <see cref="LongFormBenchmark.Run"/> measures.</summary>
-public sealed record LongFormBenchmarkOptions
+internal sealed record LongFormBenchmarkOptions
 {
     /// <summary><c>bark-small</c> (default) or <c>bark</c>: the real shapes, random weights.</summary>
     public string Shape { get; init; } = "bark-small";
@@ -41,7 +41,7 @@ public sealed record LongFormBenchmarkOptions
 /// stage carries its full 630-token history. The tokenizer is a small one made for the text: the ids differ from
 /// the real vocabulary's, but the semantic stage reads its 256 text positions either way.
 /// </remarks>
-public static class LongFormBenchmark
+internal static class LongFormBenchmark
 {
     /// <summary>The benchmark's text: twelve sentences of ordinary English.</summary>
     public const string Text =
@@ -120,7 +120,7 @@ public static class LongFormBenchmark
 /// <param name="AudioSeconds">Seconds of audio, gaps included.</param>
 /// <param name="Rtf">Total time over audio time.</param>
 /// <param name="ReadySeconds">When each segment's audio was ready.</param>
-public sealed record LongFormRun(
+internal sealed record LongFormRun(
     [property: JsonPropertyName("max_batch")] int MaxBatchSize,
     [property: JsonPropertyName("segments")] int Segments,
     [property: JsonPropertyName("ttfa_seconds")] double TtfaSeconds,
@@ -138,7 +138,7 @@ public sealed record LongFormRun(
 /// <param name="SemanticTokens">Semantic tokens per segment.</param>
 /// <param name="Runs">Segment by segment, then batched.</param>
 /// <param name="PeakRssMb">Peak resident memory of the process.</param>
-public sealed record LongFormReport(
+internal sealed record LongFormReport(
     [property: JsonPropertyName("cpu")] string Cpu,
     [property: JsonPropertyName("shape")] string Shape,
     [property: JsonPropertyName("weights")] string Weights,

@@ -6,7 +6,7 @@ using BarkSharp.Tensors;
 namespace BarkSharp.Diagnostics;
 
 /// <summary>Short measurements of this machine's limits: fused multiply-add and int8 dot-product throughput, memory read bandwidth.</summary>
-public static class MachineProbe
+internal static class MachineProbe
 {
     /// <summary>
     /// The vector path BarkSharp's kernels run on this machine: <c>AVX-512</c>, <c>AVX2</c> or <c>Vector128</c> (Arm64

@@ -5,7 +5,7 @@ namespace BarkSharp.Generation;
 /// code alone — not by the .NET version or the thread count. Each sequence of a batch gets its own stream
 /// (<see cref="ForSequence"/>), so a sample's audio does not depend on what else is in its batch.
 /// </summary>
-public sealed class BarkRandom
+internal sealed class BarkRandom
 {
     private ulong _s0, _s1, _s2, _s3;
 

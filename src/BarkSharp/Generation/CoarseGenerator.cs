@@ -25,12 +25,24 @@ internal static class CoarseGenerator
         return (int)MathF.Round(MathF.Floor(scaled) * codebooks, MidpointRounding.ToEven);
     }
 
-    public static CoarseResult Generate(
+    /// <summary>
+    /// Generates the coarse codes: <see cref="GenerateTokens"/>, with the vocabulary offsets removed here, once, so
+    /// every later stage reads plain codes <c>[sample][codebook][frame]</c>.
+    /// </summary>
+    public static AudioCodes Generate(
         BarkCausalModel model, SemanticGenerationConfig semanticConfig, CoarseGenerationConfig config, int codebookSize,
         ResolvedSampling sampling, IReadOnlyList<int[]> semanticTokens, PerRow<long[]?> semanticHistory, PerRow<long[][]?> coarseHistory,
-        RandomStreams streams, IProgress<BarkProgress>? progress, CancellationToken cancellationToken,
-        int? lengthOverride = null, GenerationStatistics? statistics = null)
+        RandomStreams streams, IProgress<BarkProgress>? progress, CancellationToken cancellationToken) =>
+        GenerateTokens(model, semanticConfig, config, codebookSize, sampling, semanticTokens, semanticHistory, coarseHistory, streams, progress, cancellationToken)
+            .ToCodes(semanticConfig.SemanticVocabSize, codebookSize, config.NCoarseCodebooks);
+
+    /// <summary>The coarse model's own output: interleaved tokens in its vocabulary, as Transformers returns them.</summary>
+    public static CoarseTokens GenerateTokens(
+        BarkCausalModel model, SemanticGenerationConfig semanticConfig, CoarseGenerationConfig config, int codebookSize,
+        ResolvedSampling sampling, IReadOnlyList<int[]> semanticTokens, PerRow<long[]?> semanticHistory, PerRow<long[][]?> coarseHistory,
+        RandomStreams streams, IProgress<BarkProgress>? progress, CancellationToken cancellationToken)
     {
+        IGenerationListener? listener = progress as IGenerationListener;
         int batch = semanticTokens.Count;
         int codebooks = config.NCoarseCodebooks;
         int semanticVocab = semanticConfig.SemanticVocabSize;
@@ -40,7 +52,7 @@ internal static class CoarseGenerator
         // Semantic pads (the end token) become the coarse model's semantic pad.
         var semantic = semanticTokens.Select(s => s.Select(t => t == semanticConfig.SemanticPadToken ? config.CoarseSemanticPadToken : t).ToArray()).ToArray();
         int[] lengths = semantic.Select(s => OutputLength(s.Count(t => t != config.CoarseSemanticPadToken), ratio, codebooks)).ToArray();
-        if (lengthOverride is { } forced) Array.Fill(lengths, forced);
+        if (listener?.CoarseLength is { } forced) Array.Fill(lengths, forced);
         int maxLength = lengths.Length == 0 ? 0 : lengths.Max();
 
         // Every row continues its own voice; the windows advance in step, so the trimmed histories must be equally long.
@@ -95,19 +107,11 @@ internal static class CoarseGenerator
                 long started = Stopwatch.GetTimestamp();
                 if (i == 0) model.Forward(input, batch, cache, ws, logits, lastPositionOnly: true, vocabStart: vocabStart, vocabCount: vocabCount);
                 else model.Forward(next, batch, cache, ws, logits, lastPositionOnly: true, vocabStart: vocabStart, vocabCount: vocabCount);
-                if (statistics is not null)
+                if (listener is not null)
                 {
                     double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                    if (i == 0)
-                    {
-                        statistics.Prefills.Add(input.Length / batch);
-                        statistics.PrefillSeconds += seconds;
-                    }
-                    else
-                    {
-                        statistics.DecodePositions.Add(cache.Length - 1);
-                        statistics.DecodeSeconds += seconds;
-                    }
+                    if (i == 0) listener.Prefilled(input.Length / batch, seconds);
+                    else listener.Decoded(cache.Length - 1, seconds);
                 }
                 for (int b = 0; b < batch; b++)
                 {
@@ -125,7 +129,7 @@ internal static class CoarseGenerator
         }
 
         int[][] tokens = coarse.Select(c => c.Skip(historyLength).ToArray()).ToArray();
-        return new CoarseResult(tokens, lengths);
+        return new CoarseTokens(tokens, lengths);
     }
 
     /// <summary>
@@ -185,4 +189,28 @@ internal static class CoarseGenerator
 /// <summary>Interleaved coarse tokens (values semantic_vocab + codebook·1024 + code) per sequence, all of the batch's longest length, and each sequence's own length.</summary>
 /// <param name="Tokens">Per sequence, all of the batch's longest length.</param>
 /// <param name="Lengths">Coarse tokens each sequence needs.</param>
-public sealed record CoarseResult(int[][] Tokens, int[] Lengths);
+internal sealed record CoarseTokens(int[][] Tokens, int[] Lengths)
+{
+    /// <summary>
+    /// The tokens as codes <c>[sample][codebook][frame]</c>: <c>(token − semantic_vocab) mod 1024</c>, which also maps
+    /// the special rows above codebook 1 that <see cref="CoarseGenerator.AllowedRows"/> leaves open, as Transformers'
+    /// fine stage does; each sample's frames are its length over the codebooks.
+    /// </summary>
+    public AudioCodes ToCodes(int semanticVocab, int codebookSize, int codebooks)
+    {
+        var codes = new int[Tokens.Length][][];
+        for (int b = 0; b < Tokens.Length; b++)
+        {
+            int width = Tokens[b].Length / codebooks;
+            codes[b] = new int[codebooks][];
+            for (int c = 0; c < codebooks; c++)
+            {
+                int[] row = codes[b][c] = new int[width];
+                for (int t = 0; t < width; t++) row[t] = Mod(Tokens[b][t * codebooks + c] - semanticVocab, codebookSize);
+            }
+        }
+        return new AudioCodes(codes, [.. Lengths.Select(l => l / codebooks)]);
+    }
+
+    private static int Mod(int value, int modulus) => ((value % modulus) + modulus) % modulus;
+}

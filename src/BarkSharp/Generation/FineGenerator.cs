@@ -12,17 +12,20 @@ namespace BarkSharp.Generation;
 /// </summary>
 internal static class FineGenerator
 {
-    public static int[][][] Generate(
+    /// <summary>Fills codebooks 2..7 of <paramref name="coarse"/>'s frames; the result keeps each sample's frame count.</summary>
+    public static AudioCodes Generate(
         BarkFineModel model, CoarseGenerationConfig coarseConfig, FineGenerationConfig config, int codebookSize,
-        double? temperature, IReadOnlyList<int[]> coarseTokens, int semanticVocab, long[][]? fineHistory, RandomStreams streams,
+        double? temperature, AudioCodes coarse, long[][]? fineHistory, RandomStreams streams,
         IProgress<BarkProgress>? progress, CancellationToken cancellationToken)
     {
-        int batch = coarseTokens.Count;
+        int batch = coarse.BatchSize;
         int nCoarse = coarseConfig.NCoarseCodebooks, nFine = config.NFineCodebooks;
         int window = config.MaxFineInputLength, hop = config.MaxFineHistoryLength;
         if (nFine != model.Config.NCodesTotal)
             throw new BarkConfigException($"n_fine_codebooks {nFine} differs from the fine model's n_codes_total {model.Config.NCodesTotal}.");
-        int frames = coarseTokens.Count == 0 ? 0 : coarseTokens[0].Length / nCoarse;
+        if (batch > 0 && coarse.Codebooks != nCoarse)
+            throw new BarkInputException($"the coarse codes have {coarse.Codebooks} codebooks; the fine stage continues n_coarse_codebooks {nCoarse}.");
+        int frames = batch == 0 ? 0 : coarse.Codes[0][0].Length;
 
         int nHistory = fineHistory is null ? 0 : Math.Min(hop, fineHistory[0].Length);
         int total = Math.Max(nHistory + frames, window);
@@ -36,9 +39,12 @@ internal static class FineGenerator
                 for (int t = 0; t < nHistory; t++)
                     for (int c = 0; c < nFine; c++)
                         buffer[(b * total + t) * nFine + c] = checked((int)fineHistory[c][fineHistory[c].Length - nHistory + t]);
+            for (int c = 0; c < nCoarse; c++)
+                if (coarse.Codes[b][c].Length != frames)
+                    throw new BarkInputException($"coarse codes of sample {b}, codebook {c} have {coarse.Codes[b][c].Length} frames; every row of a batch needs {frames}.");
             for (int t = 0; t < frames; t++)
                 for (int c = 0; c < nCoarse; c++)
-                    buffer[(b * total + nHistory + t) * nFine + c] = Mod(coarseTokens[b][t * nCoarse + c] - semanticVocab, codebookSize);
+                    buffer[(b * total + nHistory + t) * nFine + c] = coarse.Codes[b][c][t];
         }
 
         int loops = Math.Max(0, (int)Math.Ceiling((frames - (window - nHistory)) / (double)hop)) + 1;
@@ -92,8 +98,6 @@ internal static class FineGenerator
                 for (int t = 0; t < frames; t++) result[b][c][t] = buffer[(b * total + nHistory + t) * nFine + c];
             }
         }
-        return result;
+        return new AudioCodes(result, coarse.Frames);
     }
-
-    private static int Mod(int value, int modulus) => ((value % modulus) + modulus) % modulus;
 }

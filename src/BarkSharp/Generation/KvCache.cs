@@ -2,25 +2,6 @@ using BarkSharp.Tensors;
 
 namespace BarkSharp.Generation;
 
-/// <summary>How a <see cref="KvCache"/> stores keys and values.</summary>
-public enum KvCacheType
-{
-    /// <summary>
-    /// Follow the weights: <see cref="Float32"/> for float32 weights (results identical to Transformers'),
-    /// <see cref="BFloat16"/> for reduced weights, whose decode steps then read half the cache bytes.
-    /// </summary>
-    Auto,
-    /// <summary>32-bit float: exact.</summary>
-    Float32,
-    /// <summary>
-    /// bfloat16 (the high half of a float32, rounded to nearest even): half the memory and bandwidth, float32's
-    /// range, ~3 significant digits. Widening it back costs one shift in registers. (IEEE half precision would be
-    /// more precise, but .NET has no vector half → single instruction: its widening takes about eight instructions,
-    /// and attention over such a cache measured no faster than over float32.)
-    /// </summary>
-    BFloat16,
-}
-
 /// <summary>
 /// Keys and values of every layer of a causal model for a batch of sequences, preallocated for
 /// <see cref="Capacity"/> positions. Per (sequence, layer) the keys are stored transposed, <c>[heads, headDim, Stride]</c>,
@@ -28,7 +9,7 @@ public enum KvCacheType
 /// <see cref="Stride"/> is the capacity rounded up to an odd multiple of 16. All sequences of the batch share one
 /// <see cref="Length"/>. Elements are stored as <see cref="Type"/>: float32, or 16 bits rounded to nearest even when written.
 /// </summary>
-public sealed class KvCache
+internal sealed class KvCache
 {
     private readonly Array _keys;      // float[] or ushort[]
     private readonly Array _values;

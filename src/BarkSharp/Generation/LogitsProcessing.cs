@@ -8,7 +8,7 @@ namespace BarkSharp.Generation;
 /// the warpers <c>Temperature</c> → <c>TopK</c> → <c>TopP</c> → <c>LogitNormalization</c>; greedy decoding uses the
 /// processors only and takes the argmax.
 /// </summary>
-public static class LogitsProcessing
+internal static class LogitsProcessing
 {
     /// <summary><c>SuppressTokensLogitsProcessor</c>: scores of tokens in <c>[start, end)</c> become −∞.</summary>
     public static void Suppress(Span<float> scores, int start, int end)

@@ -4,7 +4,7 @@ namespace BarkSharp.Generation;
 /// Activation buffers of one model forward, grown to the largest <c>rows</c> seen and then reused, so repeated
 /// decode steps allocate nothing. Not thread-safe: one workspace per concurrent forward.
 /// </summary>
-public sealed class ModelWorkspace
+internal sealed class ModelWorkspace
 {
     private readonly int _hidden;
     private readonly int _heads;

@@ -22,7 +22,7 @@ namespace BarkSharp.Hub;
 /// <para>One client keeps one <see cref="HttpClient"/>; dispose the client when done. Methods are safe to call
 /// concurrently; a cross-process lock file guards each blob.</para>
 /// </remarks>
-public sealed partial class HubClient : IDisposable
+internal sealed partial class HubClient : IDisposable
 {
     private const int MaxRedirects = 5;
     private const int MaxAttempts = 3;

@@ -2,7 +2,7 @@
 namespace BarkSharp.IO;
 
 /// <summary>Opens a checkpoint file of either format the hub ships, choosing the reader by the file's first bytes.</summary>
-public static class Checkpoint
+internal static class Checkpoint
 {
     // pickle protocol 2, then torch.save's legacy magic number 0x1950a86a20f9469cfc6c as a 10-byte LONG1.
     private static ReadOnlySpan<byte> LegacyTorchMagic => [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9];

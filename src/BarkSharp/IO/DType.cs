@@ -1,7 +1,7 @@
 namespace BarkSharp.IO;
 
 /// <summary>Element types a checkpoint or array file can store.</summary>
-public enum DType
+internal enum DType
 {
     /// <summary>IEEE 754 single precision.</summary>
     Float32,
@@ -32,7 +32,7 @@ public enum DType
 }
 
 /// <summary>Sizes and conversions of <see cref="DType"/> values.</summary>
-public static class DTypeInfo
+internal static class DTypeInfo
 {
     /// <summary>Bytes per element.</summary>
     public static int SizeOf(this DType type) => type switch

@@ -4,7 +4,7 @@ namespace BarkSharp.IO;
 /// Read access to the tensors of one checkpoint file (safetensors or PyTorch zip), by state-dict key.
 /// Data stays in the file (memory-mapped) where the format allows; spans are valid until the store is disposed.
 /// </summary>
-public interface ITensorStore : IDisposable
+internal interface ITensorStore : IDisposable
 {
     /// <summary>The file the tensors come from (for error messages).</summary>
     string SourcePath { get; }

@@ -10,7 +10,7 @@ namespace BarkSharp.IO;
 /// An n-dimensional array read from (or to be written as) a NumPy <c>.npy</c> file: element type, shape and the
 /// little-endian bytes in C order. Fortran-ordered and big-endian files are converted on read.
 /// </summary>
-public sealed partial class NpyArray
+internal sealed partial class NpyArray
 {
     private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 

@@ -6,7 +6,7 @@ namespace BarkSharp.IO;
 /// NumPy <c>.npz</c> archives: a zip whose members are <c>.npy</c> files (what <c>np.savez</c> writes and suno's voice
 /// prompts are). Members may be stored or deflated, and the zip may use ZIP64 records even when tiny (NumPy forces them).
 /// </summary>
-public static class NpzFile
+internal static class NpzFile
 {
     /// <summary>Reads every array of the archive at <paramref name="path"/>, keyed by member name without <c>.npy</c>, in archive order.</summary>
     /// <exception cref="BarkFormatException">The file is missing, truncated, not a zip, or holds a member that is not a readable npy array.</exception>

@@ -21,7 +21,7 @@ namespace BarkSharp.IO;
 /// </list>
 /// <para>Messages name the path the caller gave, never the temporary file.</para>
 /// </remarks>
-public sealed class OutputFile : IDisposable
+internal sealed class OutputFile : IDisposable
 {
     private readonly string _target;          // the file finally written: the path with symbolic links resolved
     private readonly string? _temp;           // null for a FIFO or character device

@@ -9,7 +9,7 @@ namespace BarkSharp.IO;
 /// every range lies inside the data section, ranges do not overlap, and each range's length equals its shape times
 /// the element size.
 /// </summary>
-public sealed class SafeTensorsFile : ITensorStore
+internal sealed class SafeTensorsFile : ITensorStore
 {
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
 

@@ -4,7 +4,7 @@ namespace BarkSharp.IO;
 /// <param name="Name">The state-dict key, e.g. <c>semantic.layers.0.attn.att_proj.weight</c>.</param>
 /// <param name="DType">The stored element type.</param>
 /// <param name="Shape">The shape, outermost dimension first.</param>
-public sealed record TensorInfo(string Name, DType DType, long[] Shape)
+internal sealed record TensorInfo(string Name, DType DType, long[] Shape)
 {
     /// <summary>Number of elements (product of <see cref="Shape"/>; 1 for a scalar).</summary>
     public long ElementCount

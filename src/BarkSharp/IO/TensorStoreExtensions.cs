@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace BarkSharp.IO;
 
 /// <summary>Typed reads from an <see cref="ITensorStore"/>: dtype conversion and shape checks in one place.</summary>
-public static class TensorStoreExtensions
+internal static class TensorStoreExtensions
 {
     /// <summary>Gets a tensor's info or throws a <see cref="BarkWeightException"/> naming the missing key.</summary>
     public static TensorInfo GetInfo(this ITensorStore store, string key)

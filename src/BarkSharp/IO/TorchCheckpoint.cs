@@ -10,7 +10,7 @@ namespace BarkSharp.IO;
 /// Contiguous tensors are served straight out of the memory-mapped file; a strided view is copied into C order once,
 /// on first access. Several keys may share one storage (tied weights).
 /// </summary>
-public sealed class TorchCheckpoint : ITensorStore
+internal sealed class TorchCheckpoint : ITensorStore
 {
     private readonly MappedFile _file;
     private readonly ZipDirectory _zip;

@@ -5,7 +5,7 @@ namespace BarkSharp.IO;
 /// name), checks each shape against the configuration, and records which keys were used so that leftovers can be
 /// reported as unexpected.
 /// </summary>
-public sealed class WeightReader
+internal sealed class WeightReader
 {
     private readonly HashSet<string> _used;
 

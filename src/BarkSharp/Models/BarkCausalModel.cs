@@ -16,7 +16,7 @@ namespace BarkSharp.Models;
 /// range, since generation only samples from those.
 /// </para>
 /// </summary>
-public sealed class BarkCausalModel : IThreadedModel
+internal sealed class BarkCausalModel : IThreadedModel
 {
     private readonly float[] _inputEmbeds;      // input_embeds_layer.weight [input_vocab, H]
     private readonly float[] _positionEmbeds;   // position_embeds_layer.weight [block, H]

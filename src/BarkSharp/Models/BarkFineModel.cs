@@ -16,7 +16,7 @@ namespace BarkSharp.Models;
 /// leaves the heads randomly initialised when loading such a safetensors file; BarkSharp ties them.)
 /// </para>
 /// </summary>
-public sealed class BarkFineModel : IThreadedModel
+internal sealed class BarkFineModel : IThreadedModel
 {
     private readonly float[][] _inputEmbeds;    // input_embeds_layers.{i}.weight [input_vocab, H], i < n_codes_total
     private readonly float[] _positionEmbeds;   // position_embeds_layer.weight [block, H]

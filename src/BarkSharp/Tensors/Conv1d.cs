@@ -9,7 +9,7 @@ namespace BarkSharp.Tensors;
 /// repacked once into the layout <see cref="Conv1d"/> streams: blocks of four output channels, then input channel,
 /// then tap, then the four channels' values side by side.
 /// </summary>
-public sealed class Conv1dWeight
+internal sealed class Conv1dWeight
 {
     internal const int Block = 4;
 
@@ -67,7 +67,7 @@ public sealed class Conv1dWeight
 /// chain over (input channel, tap) in that order, computed by exactly one thread, so results depend neither on the
 /// thread count nor on the vector width. The input and output must not overlap.
 /// </summary>
-public static class Conv1d
+internal static class Conv1d
 {
     private const int ChunkTiles = 4;
     private const long MinWorkPerThread = 1 << 18;

@@ -8,7 +8,7 @@ namespace BarkSharp.Tensors;
 /// receives taps <c>r, r + stride, …</c> of the kernel, so "phase" <c>r</c> of output channel <c>co</c> is
 /// channel <c>co·stride + r</c> of a convolution with <see cref="PhaseTaps"/> taps (in reverse order) over the input.
 /// </summary>
-public sealed class ConvTranspose1dWeight
+internal sealed class ConvTranspose1dWeight
 {
     private ConvTranspose1dWeight(Conv1dWeight phases, int inChannels, int outChannels, int kernelSize, int stride)
     {
@@ -72,7 +72,7 @@ public sealed class ConvTranspose1dWeight
 /// <see cref="Conv1d"/>'s engine (no zero-stuffed input), then interleaved into the output; only the requested window
 /// is computed, so trimming costs nothing. Deterministic for any thread count.
 /// </summary>
-public static class ConvTranspose1d
+internal static class ConvTranspose1d
 {
     /// <summary>Full output length before any trimming.</summary>
     public static int FullLength(int length, int kernelSize, int stride) => length == 0 ? 0 : (length - 1) * stride + kernelSize;

@@ -7,7 +7,7 @@ namespace BarkSharp.Tensors;
 /// <c>nn.ELU</c>, α = 1 by default), with <see cref="Exp"/>'s <c>eˣ</c> at every vector width. NaN stays NaN. Input and
 /// output may be the same memory (in-place) but must not otherwise overlap.
 /// </summary>
-public static class Elu
+internal static class Elu
 {
     /// <summary>Writes <c>elu(x)</c> to <paramref name="y"/> (same length as <paramref name="x"/>).</summary>
     public static void Apply(ReadOnlySpan<float> x, Span<float> y, float alpha = 1f)

@@ -1,7 +1,7 @@
 namespace BarkSharp.Tensors;
 
 /// <summary>Embedding lookup: copies (or adds) rows of a <c>[vocab, dim]</c> table.</summary>
-public static class Embedding
+internal static class Embedding
 {
     /// <summary><c>dst[i] = table[ids[i]]</c> for each id; <paramref name="dst"/> is <c>[ids.Length, dim]</c>.</summary>
     /// <exception cref="BarkInputException">An id is outside <c>[0, vocab)</c>.</exception>

@@ -9,7 +9,7 @@ namespace BarkSharp.Tensors;
 /// give 0 (as the float result underflows), above 88.7 give +∞, NaN stays NaN. Every element, the last ones
 /// included, goes through the same lane-wise formula, so the result does not depend on the vector width.
 /// </summary>
-public static class Exp
+internal static class Exp
 {
     private const float Log2E = 1.44269504088896341f;
     private const float Ln2Hi = 0.693145751953125f;

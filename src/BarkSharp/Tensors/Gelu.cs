@@ -9,7 +9,7 @@ namespace BarkSharp.Tensors;
 /// error over [−10, 10], 3.8e-7 absolute, is the same with all 28) — and evaluates a vector at a time with one
 /// vectorized exp, at every width (the last elements too), so the result does not depend on the vector width.
 /// </summary>
-public static class Gelu
+internal static class Gelu
 {
     private const int Chunk = 512;
     private const float InvSqrt2 = 0.70710678118654752440f;

@@ -7,7 +7,7 @@ namespace BarkSharp.Tensors;
 /// with the biased variance. The bias may be empty (Bark's bias-free LayerNorm). The mean is summed in
 /// <see cref="Simd.Sum"/>'s fixed order, the variance in element order, so a row gives the same bits at every vector width.
 /// </summary>
-public static class LayerNorm
+internal static class LayerNorm
 {
     /// <summary>PyTorch's default epsilon.</summary>
     public const float DefaultEpsilon = 1e-5f;

@@ -7,7 +7,7 @@ namespace BarkSharp.Tensors;
 /// <c>bias_ih_lk</c>, <c>bias_hh_lk</c>; gate rows in PyTorch order i, f, g, o). The input projection is kept as a
 /// 1×1 convolution so that all time steps are projected at once; the two biases are summed at load.
 /// </summary>
-public sealed class LstmLayerWeight
+internal sealed class LstmLayerWeight
 {
     private LstmLayerWeight(Conv1dWeight input, WeightMatrix recurrent, int inputSize, int hiddenSize)
     {
@@ -58,7 +58,7 @@ public sealed class LstmLayerWeight
 /// multithreaded convolution; the recurrence is a matrix-vector product per step (<see cref="MatMul"/>), whose
 /// fixed summation order keeps the result independent of the thread count.
 /// </summary>
-public static class Lstm
+internal static class Lstm
 {
     /// <summary>
     /// Runs the layer over <paramref name="x"/> <c>[InputSize, steps]</c> and writes the hidden states to

@@ -9,7 +9,7 @@ namespace BarkSharp.Tensors;
 /// (<see cref="IKvElement{T}"/>), so a step streams each weight byte once. Each output is still one chain over the
 /// input index in order — the same numbers the tiled path computes.
 /// </summary>
-public static partial class MatMul
+internal static partial class MatMul
 {
     /// <summary>True when <see cref="DecodeRows"/> handles this weight type.</summary>
     private static bool HasDecodeKernel(WeightType type) => type is WeightType.Float32 or WeightType.BFloat16;

@@ -33,7 +33,7 @@ internal enum Int8Kernel
 /// tile shape or row count.
 /// </para>
 /// </summary>
-public static partial class MatMul
+internal static partial class MatMul
 {
     private const int GroupBytes = 4 * Nr;     // one four-input group of a panel: 32 outputs × 4 bytes
 

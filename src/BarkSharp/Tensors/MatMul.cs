@@ -17,7 +17,7 @@ namespace BarkSharp.Tensors;
 /// independent of all of these.
 /// </para>
 /// </summary>
-public static partial class MatMul
+internal static partial class MatMul
 {
     private const int Nr = WeightMatrix.PanelWidth;
     private const int Kc = 256;

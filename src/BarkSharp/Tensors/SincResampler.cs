@@ -16,7 +16,7 @@ namespace BarkSharp.Tensors;
 /// cast to float32, in <c>transforms.Resample</c>; <see cref="SincKernelPrecision"/> picks which, so that both give
 /// torchaudio's numbers to float rounding. An instance is immutable and thread-safe.
 /// </remarks>
-public sealed class SincResampler
+internal sealed class SincResampler
 {
     private const int LowpassFilterWidth = 6;
     private const double Rolloff = 0.99;
@@ -152,7 +152,7 @@ public sealed class SincResampler
 }
 
 /// <summary>The arithmetic a <see cref="SincResampler"/> computes its kernel in (the kernel is always applied in float32).</summary>
-public enum SincKernelPrecision
+internal enum SincKernelPrecision
 {
     /// <summary>float64, then rounded: torchaudio's <c>transforms.Resample</c> (EnCodec's <c>convert_audio</c>).</summary>
     Float64,

@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace BarkSharp.Tensors;
 
 /// <summary>Softmax and log-softmax over one row, stable against large values; −∞ entries give probability 0.</summary>
-public static class Softmax
+internal static class Softmax
 {
     /// <summary>In place: <c>x[i] = exp(x[i] − max) / Σ exp(x[j] − max)</c>.</summary>
     public static void InPlace(Span<float> x)

@@ -36,7 +36,7 @@ public enum WeightType
 /// <c>panel[(k / 4) · 128 + j · 4 + k % 4] = W[32p + j, k]</c>, the input dimension zero-padded to a multiple of four.
 /// </para>
 /// </summary>
-public sealed class WeightMatrix
+internal sealed class WeightMatrix
 {
     /// <summary>Output rows per packed panel.</summary>
     public const int PanelWidth = 32;

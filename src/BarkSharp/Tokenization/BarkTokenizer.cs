@@ -20,7 +20,7 @@ namespace BarkSharp.Tokenization;
 /// one word at a time; the 100-character limit is applied here in code points, as Python counts, rather than in UTF-16
 /// units. Instances are immutable and thread-safe.
 /// </remarks>
-public sealed class BarkTokenizer
+internal sealed class BarkTokenizer
 {
     /// <summary>Transformers' <c>max_input_chars_per_word</c>: longer words become <c>[UNK]</c>.</summary>
     public const int MaxInputCharsPerWord = 100;

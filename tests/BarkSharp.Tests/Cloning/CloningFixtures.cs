@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace BarkSharp.Tests.Cloning;
 
 /// <summary>tests/fixtures/cloning (copied from shared/fixtures/cloning): the WAVs, tiny models and the reference manifest.</summary>
-public static class CloningFixtures
+internal static class CloningFixtures
 {
     private static readonly Lazy<JsonDocument> ManifestLazy = new(() => JsonDocument.Parse(File.ReadAllBytes(Path.Combine(ReferenceDir, "manifest.json"))));
 
@@ -41,7 +41,7 @@ public static class CloningFixtures
 }
 
 /// <summary>One case of the cloning manifest.</summary>
-public sealed class CloningCase(JsonElement json)
+internal sealed class CloningCase(JsonElement json)
 {
     /// <summary>The raw JSON.</summary>
     public JsonElement Json { get; } = json;

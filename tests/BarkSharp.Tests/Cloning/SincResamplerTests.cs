@@ -6,11 +6,12 @@ namespace BarkSharp.Tests.Cloning;
 public class SincResamplerTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("resample/hubert_24k_to_16k", SincKernelPrecision.Float32)]
-    [InlineData("resample/hubert_44k1_to_16k", SincKernelPrecision.Float32)]
-    [InlineData("resample/convert_audio_44k1_stereo_to_24k", SincKernelPrecision.Float64)]
-    public void Matches_torchaudio_kernel_and_output(string id, SincKernelPrecision precision)
+    [InlineData("resample/hubert_24k_to_16k", false)]
+    [InlineData("resample/hubert_44k1_to_16k", false)]
+    [InlineData("resample/convert_audio_44k1_stereo_to_24k", true)]
+    public void Matches_torchaudio_kernel_and_output(string id, bool float64Kernel)
     {
+        SincKernelPrecision precision = float64Kernel ? SincKernelPrecision.Float64 : SincKernelPrecision.Float32;
         CloningCase c = CloningFixtures.Case(id);
         int from = c.Json.GetProperty("orig_freq").GetInt32(), to = c.Json.GetProperty("new_freq").GetInt32();
         var p = c.Json.GetProperty("params");

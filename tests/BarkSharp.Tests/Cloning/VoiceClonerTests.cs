@@ -14,7 +14,7 @@ public class VoiceClonerTests(ITestOutputHelper output)
         Hubert = CloningFixtures.HubertTiny,
         HubertLayer = CloningFixtures.TinyHubertLayer,
         Quantizer = CloningFixtures.QuantizerV0,
-        Hub = new BarkSharp.Hub.HubOptions { Offline = true, CacheDirectory = Path.Combine(Path.GetTempPath(), "barksharp-no-cache") },
+        Hub = new BarkSharp.HubOptions { Offline = true, CacheDirectory = Path.Combine(Path.GetTempPath(), "barksharp-no-cache") },
     };
 
     [Theory]

@@ -44,6 +44,8 @@ public class BenchmarkTests
         Assert.True(stages.GetProperty("fine").TryGetProperty("gflops", out _));
         // 770 coarse tokens: one prefill per 60-token window (13 windows), the rest are cached decode steps.
         Assert.Equal(770 - 13, stages.GetProperty("coarse_decode").GetProperty("tokens").GetInt32());
+        // Window w's prefill: 256 semantic tokens, the infer token and min(630, 60·w) coarse tokens of history.
+        Assert.Equal(Enumerable.Range(0, 13).Sum(w => 257 + Math.Min(630, 60 * w)), stages.GetProperty("coarse_prefill").GetProperty("tokens").GetInt32());
         Assert.Equal(6 * 1024, stages.GetProperty("fine").GetProperty("tokens").GetInt32());
         Assert.Equal(385, stages.GetProperty("codec").GetProperty("tokens").GetInt32());
         Assert.True(root.GetProperty("rtf").GetDouble() > 0);

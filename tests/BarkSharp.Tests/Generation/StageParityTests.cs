@@ -57,16 +57,17 @@ public class StageParityTests
             options.MinEosP, ids, mask, preset?.Semantic, options.Seed, null, default);
         AssertRows("semantic", Rows(c.Output("semantic_tokens")), semantic.Tokens);
 
-        CoarseResult coarse = CoarseGenerator.Generate(coarseModel, gen.SemanticConfig, gen.CoarseAcousticsConfig, gen.CodebookSize,
+        CoarseTokens coarse = CoarseGenerator.GenerateTokens(coarseModel, gen.SemanticConfig, gen.CoarseAcousticsConfig, gen.CodebookSize,
             options.ResolveCoarse(gen.CoarseAcousticsConfig), semantic.Tokens, preset?.Semantic, preset?.Coarse, options.Seed, null, default);
         AssertRows("coarse", Rows(c.Output("coarse_tokens")), coarse.Tokens);
         if (c.OutputNames.Contains("coarse_output_lengths"))
             Assert.Equal(TinyBark.Ints(c.Output("coarse_output_lengths")), coarse.Lengths);
 
-        int[][][] fine = FineGenerator.Generate(fineModel, gen.CoarseAcousticsConfig, gen.FineAcousticsConfig, gen.CodebookSize,
-            options.ResolveFineTemperature(gen.FineAcousticsConfig), coarse.Tokens, gen.SemanticConfig.SemanticVocabSize, preset?.Fine, options.Seed, null, default);
+        AudioCodes fine = FineGenerator.Generate(fineModel, gen.CoarseAcousticsConfig, gen.FineAcousticsConfig, gen.CodebookSize,
+            options.ResolveFineTemperature(gen.FineAcousticsConfig), coarse.ToCodes(gen.SemanticConfig.SemanticVocabSize, gen.CodebookSize, gen.CoarseAcousticsConfig.NCoarseCodebooks),
+            preset?.Fine, options.Seed, null, default);
         NpyArray expectedFine = c.Output("fine_tokens");
-        Assert.Equal(TinyBark.Ints(expectedFine), fine.SelectMany(b => b.SelectMany(cb => cb)).ToArray());
+        Assert.Equal(TinyBark.Ints(expectedFine), fine.Codes.SelectMany(b => b.SelectMany(cb => cb)).ToArray());
     }
 
     private static void AssertRows(string stage, int[][] expected, int[][] actual)

@@ -4,7 +4,7 @@ using BarkSharp.IO;
 namespace BarkSharp.Tests.Infrastructure;
 
 /// <summary>Paths of the fixtures copied from shared/fixtures into tests/fixtures, and the reference manifest.</summary>
-public static class Fixtures
+internal static class Fixtures
 {
     private static readonly Lazy<string> RootLazy = new(FindRoot);
     private static readonly Lazy<JsonDocument> ManifestLazy = new(() => JsonDocument.Parse(File.ReadAllBytes(Path.Combine(ReferenceDir, "manifest.json"))));
@@ -58,7 +58,7 @@ public static class Fixtures
 }
 
 /// <summary>One case of the reference manifest.</summary>
-public sealed class ReferenceCase(JsonElement element)
+internal sealed class ReferenceCase(JsonElement element)
 {
     /// <summary>The raw JSON.</summary>
     public JsonElement Json { get; } = element;

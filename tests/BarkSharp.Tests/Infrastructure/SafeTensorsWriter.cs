@@ -6,7 +6,7 @@ using BarkSharp.IO;
 namespace BarkSharp.Tests.Infrastructure;
 
 /// <summary>Writes safetensors files for tests (e.g. a fixture with a tensor removed or reshaped).</summary>
-public static class SafeTensorsWriter
+internal static class SafeTensorsWriter
 {
     public static void Write(string path, IEnumerable<(string Name, DType DType, long[] Shape, byte[] Data)> tensors)
     {

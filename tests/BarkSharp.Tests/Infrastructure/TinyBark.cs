@@ -4,7 +4,7 @@ using BarkSharp.IO;
 namespace BarkSharp.Tests.Infrastructure;
 
 /// <summary>Opens the tiny fixture checkpoint in either file format.</summary>
-public static class TinyBark
+internal static class TinyBark
 {
     /// <summary>Both checkpoint files of the fixture, for [Theory] data.</summary>
     public static TheoryData<string> CheckpointFiles => new() { "model.safetensors", "pytorch_model.bin" };

@@ -30,7 +30,7 @@ public class EncodecTests(ITestOutputHelper output)
         reader.EnsureAllUsed();
 
         ReferenceCase c = Fixtures.Case(CaseId);
-        long[] codes = c.Input("codes").ToInt64();                      // [2, 8, 10]
+        int[] codes = TinyBark.Ints(c.Input("codes"));                      // [2, 8, 10]
         int batch = 2, codebooks = 8, frames = 10, hop = decoder.HopLength, dim = TinyConfig.HiddenSize;
         Assert.Equal(320, hop);
         int[] lengths = c.Json.GetProperty("output_lengths").EnumerateArray().Select(e => e.GetInt32()).ToArray();
@@ -39,7 +39,7 @@ public class EncodecTests(ITestOutputHelper output)
         var waveform = new float[batch * frames * hop];
         for (int b = 0; b < batch; b++)
         {
-            ReadOnlySpan<long> sample = codes.AsSpan(b * codebooks * frames, codebooks * frames);
+            ReadOnlySpan<int> sample = codes.AsSpan(b * codebooks * frames, codebooks * frames);
             decoder.QuantizerDecode(sample, frames).CopyTo(latent, b * dim * frames);
             decoder.DecodeLatent(latent.AsSpan(b * dim * frames, dim * frames), frames).CopyTo(waveform, b * frames * hop);
         }
@@ -83,7 +83,7 @@ public class EncodecTests(ITestOutputHelper output)
         reader.EnsureAllUsed();
         EncodecDecoder original = EncodecDecoder.Load(new WeightReader(store, "codec_model."), TinyConfig);
 
-        long[] codes = Fixtures.Case(CaseId).Input("codes").ToInt64()[..80];
+        int[] codes = TinyBark.Ints(Fixtures.Case(CaseId).Input("codes"))[..80];
         Assert.Equal(original.Decode(codes, 10), decoder.Decode(codes, 10));
     }
 
@@ -108,7 +108,7 @@ public class EncodecTests(ITestOutputHelper output)
         EncodecDecoder decoder = EncodecDecoder.CreateRandom(RealConfig, seed: 1);
         Assert.Equal(32, decoder.Codebooks);
         int frames = 150;                                                 // 2 s at 75 Hz
-        long[] codes = RandomCodes(new Random(2), 8, frames);
+        int[] codes = RandomCodes(new Random(2), 8, frames);
         var watch = Stopwatch.StartNew();
         float[] audio = decoder.Decode(codes, frames);
         output.WriteLine($"2 s of audio (150 frames, real shape, {decoder.MaxThreads} threads): {watch.Elapsed.TotalMilliseconds:F0} ms");
@@ -121,7 +121,7 @@ public class EncodecTests(ITestOutputHelper output)
     public void Real_shape_decode_does_not_depend_on_the_thread_count()
     {
         EncodecDecoder decoder = EncodecDecoder.CreateRandom(RealConfig, seed: 3);
-        long[] codes = RandomCodes(new Random(4), 8, 12);
+        int[] codes = RandomCodes(new Random(4), 8, 12);
         decoder.MaxThreads = 1;
         float[] one = decoder.Decode(codes, 12);
         decoder.MaxThreads = 4;
@@ -133,7 +133,7 @@ public class EncodecTests(ITestOutputHelper output)
     public void Timing_of_ten_seconds_at_the_real_shape()
     {
         EncodecDecoder decoder = EncodecDecoder.CreateRandom(RealConfig, seed: 1);
-        long[] codes = RandomCodes(new Random(2), 8, 750);
+        int[] codes = RandomCodes(new Random(2), 8, 750);
         decoder.Decode(codes.AsSpan(0, 8 * 75).ToArray(), 75);           // warm up
         for (int run = 0; run < 3; run++)
         {
@@ -146,16 +146,16 @@ public class EncodecTests(ITestOutputHelper output)
     [Theory]
     [InlineData(-1, "code -1 at codebook 3, frame 4")]
     [InlineData(1024, "code 1024 at codebook 3, frame 4")]
-    public void Out_of_range_codes_are_rejected(long bad, string expected)
+    public void Out_of_range_codes_are_rejected(int bad, string expected)
     {
         EncodecDecoder decoder = EncodecDecoder.CreateRandom(TinyConfig, seed: 1);
-        long[] codes = RandomCodes(new Random(1), 8, 10);
+        int[] codes = RandomCodes(new Random(1), 8, 10);
         codes[3 * 10 + 4] = bad;
         var e = Assert.Throws<BarkInputException>(() => decoder.Decode(codes, 10));
         Assert.Contains(expected, e.Message);
         Assert.Contains("0 … 1023", e.Message);
 
-        long[] batch = [.. RandomCodes(new Random(2), 8, 10), .. codes];
+        int[] batch = [.. RandomCodes(new Random(2), 8, 10), .. codes];
         e = Assert.Throws<BarkInputException>(() => decoder.DecodeBatch(batch, 2, 10));
         Assert.Contains("batch sample 1", e.Message);
         Assert.Contains(expected, e.Message);
@@ -168,10 +168,10 @@ public class EncodecTests(ITestOutputHelper output)
         var e = Assert.Throws<BarkInputException>(() => decoder.Decode(RandomCodes(new Random(1), 9, 10), 10));
         Assert.Contains("9 codebooks", e.Message);
         Assert.Contains("only 8", e.Message);
-        e = Assert.Throws<BarkInputException>(() => decoder.Decode(new long[75], 10));
+        e = Assert.Throws<BarkInputException>(() => decoder.Decode(new int[75], 10));
         Assert.Contains("75 values", e.Message);
         Assert.Throws<BarkInputException>(() => decoder.Decode([], 0));
-        e = Assert.Throws<BarkInputException>(() => decoder.DecodeBatch(new long[160], 2, 10, [10, 11]));
+        e = Assert.Throws<BarkInputException>(() => decoder.DecodeBatch(new int[160], 2, 10, [10, 11]));
         Assert.Contains("lengths[1] = 11", e.Message);
     }
 
@@ -211,8 +211,8 @@ public class EncodecTests(ITestOutputHelper output)
         Assert.Throws<OperationCanceledException>(() => decoder.Decode(RandomCodes(new Random(1), 8, 10), 10, cts.Token));
     }
 
-    private static long[] RandomCodes(Random rng, int codebooks, int frames) =>
-        Enumerable.Range(0, codebooks * frames).Select(_ => (long)rng.Next(1024)).ToArray();
+    private static int[] RandomCodes(Random rng, int codebooks, int frames) =>
+        Enumerable.Range(0, codebooks * frames).Select(_ => rng.Next(1024)).ToArray();
 
     private void Check(ReferenceCase c, string name, float[] actual)
     {

@@ -29,7 +29,7 @@ public sealed class BarkTestServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public ServerMetrics Metrics => App.Services.GetRequiredService<ServerMetrics>();
+    internal ServerMetrics Metrics => App.Services.GetRequiredService<ServerMetrics>();
 
     internal static async Task<BarkTestServer> StartAsync(Action<BarkServerOptions>? configure = null, Func<ISpeechEngine>? engine = null, bool waitReady = true, Task<ISpeechEngine>? engineTask = null)
     {

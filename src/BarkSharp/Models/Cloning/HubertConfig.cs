@@ -7,7 +7,7 @@ namespace BarkSharp.Models.Cloning;
 /// The parts of a Transformers <c>HubertConfig</c> (<c>config.json</c> of <c>facebook/hubert-base-ls960</c>) that the
 /// feature path reads, with the hub's defaults (those of HuBERT base).
 /// </summary>
-public sealed record HubertConfig
+internal sealed record HubertConfig
 {
     /// <summary>Transformer width (768).</summary>
     public int HiddenSize { get; init; } = 768;

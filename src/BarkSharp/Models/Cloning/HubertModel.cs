@@ -17,7 +17,7 @@ namespace BarkSharp.Models.Cloning;
 /// and <see cref="Load"/> can skip loading the rest. Weight norm is folded at load; <c>masked_spec_embed</c> (training
 /// only) is ignored. Thread-safe: buffers are per call.
 /// </remarks>
-public sealed class HubertModel : IThreadedModel
+internal sealed class HubertModel : IThreadedModel
 {
     private readonly Conv1dWeight[] _conv;              // feature_extractor.conv_layers.{i}.conv
     private readonly float[] _groupNormWeight, _groupNormBias;

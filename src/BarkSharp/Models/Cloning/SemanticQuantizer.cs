@@ -12,7 +12,7 @@ namespace BarkSharp.Models.Cloning;
 /// <param name="HiddenSize">LSTM width (1024).</param>
 /// <param name="OutputSize">Classes: Bark's semantic vocabulary (10000).</param>
 /// <param name="Version">0: LSTM → fc; 1: LSTM → a 4096-wide linear layer → fc.</param>
-public sealed record SemanticQuantizerInfo(int InputSize, int HiddenSize, int OutputSize, int Version)
+internal sealed record SemanticQuantizerInfo(int InputSize, int HiddenSize, int OutputSize, int Version)
 {
     /// <summary>What the original loader assumes for a file without <c>.info</c>: v0, 768 → 1024 → 10000.</summary>
     public static SemanticQuantizerInfo Default { get; } = new(768, 1024, 10_000, 0);
@@ -28,7 +28,7 @@ public sealed record SemanticQuantizerInfo(int InputSize, int HiddenSize, int Ou
 /// 20 ms frame. Reads the <c>.pth</c> the original <c>save()</c> writes (a torch.save state dict plus a <c>.info</c>
 /// entry) through the restricted unpickler; tensors saved from a GPU are read the same.
 /// </summary>
-public sealed class SemanticQuantizer : IThreadedModel
+internal sealed class SemanticQuantizer : IThreadedModel
 {
     private readonly LstmLayerWeight[] _lstm;
     private readonly WeightMatrix? _intermediate;

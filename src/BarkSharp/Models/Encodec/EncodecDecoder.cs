@@ -7,7 +7,7 @@ namespace BarkSharp.Models.Encodec;
 /// <summary>
 /// The EnCodec decoder Bark's last stage uses (<c>codec_model.*</c>): codes <c>[codebooks, frames]</c> → residual
 /// vector quantizer decode → latent <c>[hidden, frames]</c> → SEANet decoder → waveform
-/// <c>[audio_channels, frames·hop]</c> at <see cref="EncodecConfig.SamplingRate"/>.
+/// <c>[audio_channels, frames·hop]</c> at <see cref="EncodecConfig.SampleRate"/>.
 /// </summary>
 /// <remarks>
 /// Follows Transformers' <c>modeling_encodec.py</c> (<c>EncodecModel.decode</c> without chunking or scales, which
@@ -19,7 +19,7 @@ namespace BarkSharp.Models.Encodec;
 /// (k 2r, stride r, channels halved), residual block(s); ELU; final conv k7 F → audio channels (F = num_filters).
 /// <see cref="Decode"/> is thread-safe: all buffers are per call.
 /// </remarks>
-public sealed class EncodecDecoder : IThreadedModel
+internal sealed class EncodecDecoder : IThreadedModel
 {
     private readonly EncodecQuantizer _quantizer;
     private readonly EncodecConv1d _first;
@@ -109,7 +109,7 @@ public sealed class EncodecDecoder : IThreadedModel
     /// <see cref="Codebooks"/>) → latent <c>[hidden_size, frames]</c>, the sum of each codebook's embedding.
     /// </summary>
     /// <exception cref="BarkInputException">A code is out of range, or the codes do not form whole codebooks of <paramref name="frames"/> frames.</exception>
-    public float[] QuantizerDecode(ReadOnlySpan<long> codes, int frames)
+    public float[] QuantizerDecode(ReadOnlySpan<int> codes, int frames)
     {
         int[] checkedCodes = Validate(codes, frames, out int codebooks);
         var latent = new float[_quantizer.Dim * frames];
@@ -123,7 +123,7 @@ public sealed class EncodecDecoder : IThreadedModel
     /// </summary>
     /// <exception cref="BarkInputException">A code is out of range, or the codes do not form whole codebooks of <paramref name="frames"/> frames.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public float[] Decode(ReadOnlySpan<long> codes, int frames, CancellationToken cancellationToken = default)
+    public float[] Decode(ReadOnlySpan<int> codes, int frames, CancellationToken cancellationToken = default)
     {
         float[] latent = QuantizerDecode(codes, frames);
         return DecodeLatent(latent, frames, cancellationToken);
@@ -137,7 +137,7 @@ public sealed class EncodecDecoder : IThreadedModel
     /// </summary>
     /// <exception cref="BarkInputException">A code is out of range, the shape does not add up, or a length is outside 1 … frames.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public float[][] DecodeBatch(ReadOnlySpan<long> codes, int batch, int frames, ReadOnlySpan<int> lengths = default, CancellationToken cancellationToken = default)
+    public float[][] DecodeBatch(ReadOnlySpan<int> codes, int batch, int frames, ReadOnlySpan<int> lengths = default, CancellationToken cancellationToken = default)
     {
         if (batch <= 0) throw new BarkInputException($"batch must be at least 1, found {batch}.");
         if (frames <= 0) throw new BarkInputException($"frames must be at least 1, found {frames}.");
@@ -147,7 +147,7 @@ public sealed class EncodecDecoder : IThreadedModel
             throw new BarkInputException($"lengths has {lengths.Length} entries but the batch has {batch} samples.");
         int codebooks = codes.Length / (batch * frames);
         var result = new float[batch][];
-        var sample = new long[codebooks * frames];
+        var sample = new int[codebooks * frames];
         for (int b = 0; b < batch; b++)
         {
             int length = lengths.IsEmpty ? frames : lengths[b];
@@ -193,7 +193,7 @@ public sealed class EncodecDecoder : IThreadedModel
         return _last.Forward(h, elu: true, threads).Data;                               // [channels, T·hop]
     }
 
-    private int[] Validate(ReadOnlySpan<long> codes, int frames, out int codebooks)
+    private int[] Validate(ReadOnlySpan<int> codes, int frames, out int codebooks)
     {
         if (frames <= 0) throw new BarkInputException($"frames must be at least 1, found {frames}.");
         if (codes.Length == 0 || codes.Length % frames != 0)
@@ -204,10 +204,10 @@ public sealed class EncodecDecoder : IThreadedModel
         var result = new int[codes.Length];
         for (int i = 0; i < codes.Length; i++)
         {
-            long code = codes[i];
+            int code = codes[i];
             if (code < 0 || code >= CodebookSize)
                 throw new BarkInputException($"code {code} at codebook {i / frames}, frame {i % frames} is outside 0 … {CodebookSize - 1}.");
-            result[i] = (int)code;
+            result[i] = code;
         }
         return result;
     }

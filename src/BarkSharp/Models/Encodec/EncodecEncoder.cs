@@ -6,7 +6,7 @@ namespace BarkSharp.Models.Encodec;
 
 /// <summary>
 /// The EnCodec encoder (<c>codec_model.encoder.*</c> and <c>codec_model.quantizer.*</c> of a Bark checkpoint): waveform
-/// <c>[audio_channels, N]</c> at <see cref="EncodecConfig.SamplingRate"/> → SEANet encoder → embeddings
+/// <c>[audio_channels, N]</c> at <see cref="EncodecConfig.SampleRate"/> → SEANet encoder → embeddings
 /// <c>[hidden, ⌈N/hop⌉]</c> → residual vector quantizer encode → codes <c>[codebooks, frames]</c>. It turns a voice
 /// recording into Bark's coarse and fine prompts.
 /// </summary>
@@ -18,7 +18,7 @@ namespace BarkSharp.Models.Encodec;
 /// per ratio r ∈ [2, 4, 5, 8] (the decoder's, reversed): residual block(s), ELU, conv (k 2r, stride r, channels
 /// doubled); LSTM (+ skip); ELU; final conv k7 16·F → hidden. <see cref="Encode"/> is thread-safe.
 /// </remarks>
-public sealed class EncodecEncoder : IThreadedModel
+internal sealed class EncodecEncoder : IThreadedModel
 {
     private readonly EncodecQuantizer _quantizer;
     private readonly EncodecConv1d _first;

@@ -1,4 +1,6 @@
-namespace BarkSharp.Speech;
+using BarkSharp.Speech;
+
+namespace BarkSharp;
 
 /// <summary>How the segments of a long text keep one voice.</summary>
 public enum VoiceMode

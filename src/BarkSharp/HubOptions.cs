@@ -1,4 +1,6 @@
-namespace BarkSharp.Hub;
+using BarkSharp.Hub;
+
+namespace BarkSharp;
 
 /// <summary>
 /// Where and how <see cref="HubClient"/> fetches files of Hugging Face hub repositories, with huggingface_hub's

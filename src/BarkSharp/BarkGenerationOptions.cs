@@ -1,6 +1,7 @@
 using BarkSharp.Configuration;
+using BarkSharp.Generation;
 
-namespace BarkSharp.Generation;
+namespace BarkSharp;
 
 /// <summary>
 /// Overrides of the checkpoint's <c>generation_config.json</c> for one generation, mirroring Transformers' keyword

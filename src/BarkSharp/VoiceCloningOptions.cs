@@ -1,6 +1,7 @@
+using BarkSharp.Cloning;
 using BarkSharp.Hub;
 
-namespace BarkSharp.Cloning;
+namespace BarkSharp;
 
 /// <summary>
 /// Where the models of voice cloning come from and how the recording is read. Each model is a local path or a hub
