@@ -64,7 +64,7 @@ internal static class Endpoints
         string? fileName = null, name = context.Request.Query["name"];
         if (context.Request.HasFormContentType)
         {
-            LimitBody(context, options.MaxRequestBodyBytes);
+            await LimitBodyAsync(context, options.MaxRequestBodyBytes, drain: false);
             IFormCollection form;
             try
             {
@@ -117,24 +117,54 @@ internal static class Endpoints
         await context.Response.Body.WriteAsync(body, context.RequestAborted);
     }
 
-    private static void LimitBody(HttpContext context, long limit)
+    /// <summary>
+    /// How much of an oversize body the server still reads (and discards) before it answers 413: a client that is
+    /// still uploading then receives the JSON error instead of a connection reset (a broken pipe) halfway through its
+    /// upload. Bodies larger than the limit plus this are cut off at once.
+    /// </summary>
+    internal const long DrainBytes = 1 << 20;
+
+    private static async Task LimitBodyAsync(HttpContext context, long limit, bool drain = true)
     {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+            feature.MaxRequestBodySize = drain ? limit + DrainBytes : limit;
         if (context.Request.ContentLength > limit)
-            throw new ApiError(413, $"The request body has {context.Request.ContentLength} bytes; this server takes at most {limit}.", "invalid_request_error", "request_too_large");
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature) feature.MaxRequestBodySize = limit;
+        {
+            var error = new ApiError(413, $"The request body has {context.Request.ContentLength} bytes; this server takes at most {limit}.", "invalid_request_error", "request_too_large");
+            if (drain && context.Request.ContentLength <= limit + DrainBytes) await DrainAsync(context);
+            throw error;
+        }
+    }
+
+    private static async Task DrainAsync(HttpContext context)
+    {
+        byte[] chunk = new byte[16 * 1024];
+        try
+        {
+            while (await context.Request.Body.ReadAsync(chunk, context.RequestAborted) > 0)
+            {
+            }
+        }
+        catch (Exception e) when (e is BadHttpRequestException or IOException)
+        {
+            // the client sent more than the drain allowance or went away: the 413 is still the answer
+        }
     }
 
     /// <summary>Reads the whole body, at most <paramref name="limit"/> bytes (413 beyond).</summary>
     public static async Task<byte[]> ReadBodyAsync(HttpContext context, long limit)
     {
-        LimitBody(context, limit);
+        await LimitBodyAsync(context, limit);
         using var buffer = new MemoryStream();
         byte[] chunk = new byte[16 * 1024];
         int n;
         while ((n = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
         {
             if (buffer.Length + n > limit)
+            {
+                await DrainAsync(context);
                 throw new ApiError(413, $"The request body is larger than this server's limit of {limit} bytes.", "invalid_request_error", "request_too_large");
+            }
             buffer.Write(chunk, 0, n);
         }
         return buffer.ToArray();
