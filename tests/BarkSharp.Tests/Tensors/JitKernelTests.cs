@@ -13,7 +13,7 @@ internal sealed class IsaFactAttribute : FactAttribute
     public IsaFactAttribute(JitIsa needed)
     {
         JitIsa missing = needed & ~JitKernels.Isa;
-        if (missing != JitIsa.None) Skip = $"host lacks {CpuFeatures.Describe(missing)} (has: {CpuFeatures.Describe(JitKernels.Isa)})";
+        if (missing != JitIsa.None) Skip = $"host (CPU, OS or runtime settings) lacks {CpuFeatures.Describe(missing)}; has: {CpuFeatures.Describe(JitKernels.Isa)}";
     }
 }
 
@@ -301,6 +301,6 @@ internal sealed class IsaTheoryAttribute : TheoryAttribute
     public IsaTheoryAttribute(JitIsa needed)
     {
         JitIsa missing = needed & ~JitKernels.Isa;
-        if (missing != JitIsa.None) Skip = $"host lacks {CpuFeatures.Describe(missing)} (has: {CpuFeatures.Describe(JitKernels.Isa)})";
+        if (missing != JitIsa.None) Skip = $"host (CPU, OS or runtime settings) lacks {CpuFeatures.Describe(missing)}; has: {CpuFeatures.Describe(JitKernels.Isa)}";
     }
 }
