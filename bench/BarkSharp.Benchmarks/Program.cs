@@ -196,6 +196,48 @@ if (args.Length > 0 && args[0] == "gelu")
     }
     return 0;
 }
+if (args.Length > 0 && args[0] == "jit")
+{
+    // The generated kernels against the managed ones in one process, alternating rounds: one bark-small layer's
+    // three GEMMs (att_proj, mlp_in, mlp_out) over n rows (`--rows N`, default 1024: a fine pass; 887: a coarse prefill
+    // window's history), for f32, bf16 managed / generated and int8 managed / generated. `--threads N`, `--reps N` (5).
+    int ti = Array.IndexOf(args, "--threads"), ri = Array.IndexOf(args, "--reps"), ni = Array.IndexOf(args, "--rows");
+    int threads = ti > 0 ? int.Parse(args[ti + 1]) : Environment.ProcessorCount, reps = ri > 0 ? int.Parse(args[ri + 1]) : 5;
+    int n = ni > 0 ? int.Parse(args[ni + 1]) : 1024, h = 768;
+    var rng = new Random(1);
+    float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+    float[] wa = R(3 * h * h), wi = R(4 * h * h), wo = R(4 * h * h), x = R(n * 4 * h), y = new float[n * 4 * h];
+    var configs = new (string Name, BarkSharp.Tensors.WeightType Type, bool Jit)[]
+    {
+        ("f32", BarkSharp.Tensors.WeightType.Float32, false), ("bf16 managed", BarkSharp.Tensors.WeightType.BFloat16, false),
+        ("bf16 generated", BarkSharp.Tensors.WeightType.BFloat16, true), ("int8 managed", BarkSharp.Tensors.WeightType.Int8, false),
+        ("int8 generated", BarkSharp.Tensors.WeightType.Int8, true),
+    };
+    var layers = configs.Select(c => (
+        Att: BarkSharp.Tensors.WeightMatrix.FromFloat32(wa, 3 * h, h, type: c.Type),
+        In: BarkSharp.Tensors.WeightMatrix.FromFloat32(wi, 4 * h, h, type: c.Type),
+        Out: BarkSharp.Tensors.WeightMatrix.FromFloat32(wo, h, 4 * h, type: c.Type))).ToArray();
+    var times = configs.Select(_ => new List<double>()).ToArray();
+    Console.WriteLine($"{BarkSharp.Diagnostics.MachineProbe.CpuName()}, {threads} thread(s), {n} rows; {BarkSharp.Diagnostics.MachineProbe.GeneratedKernels}");
+    for (int rep = 0; rep <= reps; rep++)
+        for (int c = 0; c < configs.Length; c++)
+        {
+            BarkSharp.Tensors.Jit.JitKernels.Enabled = configs[c].Jit;
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, n * h), n, layers[c].Att, y, threads);
+            BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, n * h), n, layers[c].In, y, threads);
+            BarkSharp.Tensors.MatMul.Multiply(x, n, layers[c].Out, y, threads);
+            if (rep > 0) times[c].Add(sw.Elapsed.TotalMilliseconds);   // round 0 warms up
+        }
+    double flops = 2.0 * n * (3 * h * h + 4 * h * h + 4 * h * h);
+    double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+    for (int c = 0; c < configs.Length; c++)
+        Console.WriteLine($"{configs[c].Name,-15} median {Median(times[c]),8:F1} ms ({flops / Median(times[c]) / 1e6,5:F0} GFLOP/s)  min {times[c].Min(),8:F1}  max {times[c].Max(),8:F1}" +
+            $"  vs f32 {Median(times[0]) / Median(times[c]):F2}x");
+    Console.WriteLine($"bf16 generated / managed {Median(times[1]) / Median(times[2]):F2}x; int8 generated / managed {Median(times[3]) / Median(times[4]):F2}x");
+    return 0;
+}
+
 if (args.Length > 0 && args[0] == "layer")
 {
     // One bark-small layer over an 887-position causal prefill (or `layer fine`: 1024 frames, non-causal), split by

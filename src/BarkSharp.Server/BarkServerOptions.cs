@@ -60,6 +60,9 @@ public sealed class BarkServerOptions
     /// <summary>Weight storage type of the transformer blocks (<c>Auto</c>, <c>Float32</c>, <c>BFloat16</c>, <c>Float16</c>, <c>Int8</c>).</summary>
     public WeightType WeightType { get; set; } = WeightType.Auto;
 
+    /// <summary>Run the machine-code kernels generated for int8/bf16 weights where the CPU supports them (<see cref="BarkModelOptions.UseJitKernels"/>). Default true.</summary>
+    public bool UseJitKernels { get; set; } = true;
+
     /// <summary>Kernel threads; null: the processor count.</summary>
     public int? Threads { get; set; }
 

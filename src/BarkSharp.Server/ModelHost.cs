@@ -53,7 +53,7 @@ internal sealed class ModelHost(IOptions<BarkServerOptions> options, ILoggerFact
 
     private async Task<ISpeechEngine> DefaultEngineAsync(BarkServerOptions o, CancellationToken cancellationToken)
     {
-        var modelOptions = new BarkModelOptions { WeightType = o.WeightType, MaxThreads = o.Threads };
+        var modelOptions = new BarkModelOptions { WeightType = o.WeightType, MaxThreads = o.Threads, UseJitKernels = o.UseJitKernels };
         BarkModel model = await BarkModel.FromPretrainedAsync(o.Model, modelOptions, null, null, cancellationToken);
         try
         {

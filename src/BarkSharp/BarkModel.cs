@@ -148,6 +148,7 @@ public sealed class BarkModel : IDisposable
         string weights = FindWeights(modelFolder, options.WeightsFileName);
         cancellationToken.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
+        if (!options.UseJitKernels) Tensors.Jit.JitKernels.Enabled = false;
         WeightType type;
         using (ITensorStore store = Checkpoint.OpenCheckpoint(weights))
         {
@@ -183,6 +184,7 @@ public sealed class BarkModel : IDisposable
         if (options.MaxThreads is { } threads) model.MaxThreads = threads;
         logger.LogInformation("Loaded Bark from {Weights} ({Type}, {KvCache} KV cache{Mode}) in {Seconds:F2} s", weights, type,
             KvCache.Resolve(options.KvCacheType, type), options.LowMemory ? ", low-memory: stages load on use" : "", clock.Elapsed.TotalSeconds);
+        logger.LogInformation("Generated kernels: {Kernels}", Tensors.Jit.JitKernels.Describe());
         return model;
     }
 

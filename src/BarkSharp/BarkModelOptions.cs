@@ -43,4 +43,13 @@ public sealed record BarkModelOptions
     /// Default false.
     /// </summary>
     public bool LowMemory { get; init; }
+
+    /// <summary>
+    /// Multiply int8 and bf16 weights with machine-code kernels assembled at load time where the CPU has the units .NET
+    /// does not reach (512-bit <c>vpdpbusd</c>, AVX512-BF16 <c>vdpbf16ps</c>). Default true. False runs the managed
+    /// kernels; as the generated code is shared by the process, false switches it off for every model in the process.
+    /// The environment variable <c>BARKSHARP_JIT=0</c> does the same. Int8 results are bit-identical either way;
+    /// bf16 ones round the activations to bf16 too when the generated kernel runs (see the README's accuracy table).
+    /// </summary>
+    public bool UseJitKernels { get; init; } = true;
 }

@@ -13,6 +13,7 @@ internal static class BenchCommand
         shape.AcceptOnlyFromAmong("bark-small", "bark");
         var weights = new Option<string>("--weights") { Description = "Block weight storage: f32, bf16, f16 or int8.", DefaultValueFactory = _ => "f32" };
         weights.AcceptOnlyFromAmong("f32", "bf16", "f16", "int8");
+        var noJit = new Option<bool>("--no-jit-kernels") { Description = "Run the managed kernels only, not the machine code generated for int8/bf16 weights (as BARKSHARP_JIT=0)." };
         var kvCache = new Option<string>("--kv-cache") { Description = "KV cache storage: auto (f32 with f32 weights, else bf16), f32 or bf16.", DefaultValueFactory = _ => "auto" };
         kvCache.AcceptOnlyFromAmong("auto", "f32", "bf16");
         var threads = NumberOption.Whole("--threads", "Kernel threads (default: all cores).", 1, 4096);
@@ -27,7 +28,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Time every stage on random weights of the real shapes (no download): semantic 513-position prefill + " +
             "256 decode steps, coarse 770 tokens in 60-token windows, one fine window, codec for 5.13 s of audio.")
         {
-            shape, weights, kvCache, threads, batch, json, longForm, segmentSeconds,
+            shape, weights, kvCache, threads, batch, json, longForm, segmentSeconds, noJit,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -54,6 +55,7 @@ internal static class BenchCommand
                 KvCache = BarkBenchmark.ParseKvCacheType(result.GetValue(kvCache)!),
                 Threads = t,
                 Batch = b,
+                UseJitKernels = !result.GetValue(noJit),
             };
             BenchmarkReport report = await Task.Run(() => BarkBenchmark.Run(options, log, cancellationToken), cancellationToken);
             await context.Out.WriteLineAsync(result.GetValue(json) ? report.ToJson() : FormatTable(report));
@@ -68,7 +70,7 @@ internal static class BenchCommand
         var lines = new List<string>
         {
             string.Create(c, $"{r.Machine.Cpu}: FMA peak {r.Machine.FmaGflops:F0} GFLOP/s{(r.Machine.Int8Gops is double int8 ? $", int8 dot {int8:F0} GOP/s" : "")}, read {r.Machine.ReadGBs:F1} GB/s ({r.Threads} threads)"),
-            $"{r.Shape}, {r.Weights} weights, {r.KvCache} KV cache, batch {r.Batch}",
+            $"{r.Shape}, {r.Weights} weights, {r.KvCache} KV cache, batch {r.Batch}; {r.Machine.VectorPath}, generated kernels: {r.Machine.GeneratedKernels}",
             "stage               seconds   tokens   ms/token        rate   of limit",
         };
         foreach (var (name, s) in r.Stages)

@@ -73,6 +73,7 @@ internal static class InfoCommand
                     ["torch_dtype"] = config.TorchDtype,
                     ["files"] = files.ToDictionary(f => f.Name, f => f.Bytes),
                     ["voice_presets"] = voices,
+                    ["kernels"] = new Dictionary<string, string> { ["vector_path"] = Diagnostics.MachineProbe.VectorPath, ["generated"] = Diagnostics.MachineProbe.GeneratedKernels },
                 };
                 foreach ((string name, Dictionary<string, object> values) in sub) document[name] = values;
                 await context.Out.WriteLineAsync(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
@@ -86,6 +87,7 @@ internal static class InfoCommand
                                    string.Join(", ", dtypes.Select(d => $"{d.Key} ({d.Value:N0} values)")));
             await o.WriteLineAsync($"files     {string.Join(", ", files.Select(f => $"{f.Name} {ProgressView.Bytes(f.Bytes)}"))}");
             await o.WriteLineAsync($"voices    {voices} presets (bark voices)");
+            await o.WriteLineAsync($"kernels   {Diagnostics.MachineProbe.VectorPath} on this machine; generated: {Diagnostics.MachineProbe.GeneratedKernels}");
             foreach ((string name, Dictionary<string, object> values) in sub)
             {
                 string details = string.Join(", ", values.Where(v => v.Key != "parameters")

@@ -18,6 +18,11 @@ internal sealed class ModelSelection
         HelpName = "REPO|FOLDER",
     };
 
+    public Option<bool> NoJitKernels { get; } = new("--no-jit-kernels")
+    {
+        Description = "Run the managed kernels only, not the machine code generated at load time for int8/bf16 weights (as BARKSHARP_JIT=0).",
+    };
+
     public Option<string?> Revision { get; } = new("--revision")
     {
         Description = "Branch, tag or commit of the hub repository (default: main).",
@@ -96,7 +101,15 @@ internal sealed class ModelSelection
         Tensors.WeightType weights = Tensors.WeightType.Auto, KvCacheType kvCache = KvCacheType.Auto, bool lowMemory = false)
     {
         string model = CheckedModelId(result);
-        var options = new BarkModelOptions { Hub = Hub(result, context), MaxThreads = threads, WeightType = weights, KvCacheType = kvCache, LowMemory = lowMemory };
+        var options = new BarkModelOptions
+        {
+            Hub = Hub(result, context),
+            MaxThreads = threads,
+            WeightType = weights,
+            KvCacheType = kvCache,
+            LowMemory = lowMemory,
+            UseJitKernels = !result.GetValue(NoJitKernels),
+        };
         try
         {
             return await BarkModel.FromPretrainedAsync(model, options, loggerFactory: null, view.Downloads, cancellationToken);

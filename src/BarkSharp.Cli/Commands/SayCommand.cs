@@ -73,6 +73,7 @@ internal static partial class SayCommand
             threads, saveVoice, batch, weights, kvCache, lowMemory,
         };
         model.AddTo(command);
+        command.Options.Add(model.NoJitKernels);
 
         command.SetAction(async (result, cancellationToken) =>
         {

@@ -31,6 +31,7 @@ internal static class ServeCommand
         var timeout = new Option<double?>("--timeout") { Description = "Per-request deadline in seconds, queueing included (default 300).", HelpName = "SECONDS" };
         var noPlayground = new Option<bool>("--no-playground") { Description = "Do not serve the playground page at GET / (a page to try voices, stream speech and see stage timings)." };
         var maxSemantic = new Option<int?>("--max-semantic-tokens") { Description = "Cap the semantic tokens of every generation (about 50 per second of speech).", HelpName = "N" };
+        var noJit = new Option<bool>("--no-jit-kernels") { Description = "Run the managed kernels only, not the machine code generated at load time for int8/bf16 weights (as BARKSHARP_JIT=0)." };
         var benchmark = new Option<bool>("--benchmark") { Description = "Instead of serving: measure the server under 1, 2, 4 and 8 concurrent clients, unbatched and batched (--max-batch, default 8), on random weights of the real shapes (--shape), and print a table." };
         var shape = new Option<string>("--shape") { Description = "With --benchmark: bark-small or bark.", DefaultValueFactory = _ => "bark-small", HelpName = "SHAPE" };
         shape.AcceptOnlyFromAmong("bark-small", "bark");
@@ -40,7 +41,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Serve speech over HTTP with OpenAI's API: POST /v1/audio/speech (wav, pcm, opus; audio or SSE streaming), /v1/models, /v1/audio/voices, /health/live, /health/ready, /metrics, and a playground page at /.\n" +
                                             "Example: bark serve --port 8000 --api-key secret")
         {
-            model, host, port, apiKeys, maxBatch, queue, weights, threads, voicesDir, maxInput, timeout, maxSemantic, noPlayground, benchmark, shape, clients, requests,
+            model, host, port, apiKeys, maxBatch, queue, weights, threads, voicesDir, maxInput, timeout, maxSemantic, noPlayground, noJit, benchmark, shape, clients, requests,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -98,6 +99,7 @@ internal static class ServeCommand
                     if (result.GetValue(timeout) is { } s) o.RequestTimeout = TimeSpan.FromSeconds(s);
                     if (result.GetValue(maxSemantic) is { } n) o.MaxSemanticTokens = n;
                     if (result.GetValue(noPlayground)) o.Playground = false;
+                    if (result.GetValue(noJit)) o.UseJitKernels = false;
                 }, builder => builder.Logging.ClearProviders().AddSimpleConsole(c => c.SingleLine = true)
                     .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
                     .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(c => c.LogToStandardErrorThreshold = LogLevel.Trace));

@@ -30,6 +30,12 @@ internal sealed record BenchmarkOptions
 
     /// <summary>Skip the machine probe (FMA peak and read bandwidth) and report no fractions.</summary>
     public bool SkipProbe { get; init; }
+
+    /// <summary>
+    /// Run the generated int8/bf16 kernels where the CPU supports them (default true); false switches them off for
+    /// the process, as <see cref="BarkModelOptions.UseJitKernels"/> does.
+    /// </summary>
+    public bool UseJitKernels { get; init; } = true;
 }
 
 /// <summary>
@@ -49,6 +55,7 @@ internal static class BarkBenchmark
         BarkConfig config = options.ConfigOverride ?? ShapeConfig(options.Shape);
         int threads = Math.Max(1, options.Threads), batch = Math.Max(1, options.Batch);
         KvCacheType kvCache = KvCache.Resolve(options.KvCache, options.Weights);
+        if (!options.UseJitKernels) Tensors.Jit.JitKernels.Enabled = false;
         var machine = new MachineReport(MachineProbe.CpuName(), 0, 0);
         if (!options.SkipProbe)
         {
@@ -330,6 +337,10 @@ internal sealed record MachineReport(
     /// <summary>The vector path the kernels ran (<c>AVX-512</c>, <c>AVX2</c> or <c>Vector128</c>); the FMA peak is probed on the same path.</summary>
     [JsonPropertyName("vector_path")]
     public string VectorPath { get; init; } = MachineProbe.VectorPath;
+
+    /// <summary>The generated kernels that ran for int8 and bf16 weights (<see cref="MachineProbe.GeneratedKernels"/>).</summary>
+    [JsonPropertyName("generated_kernels")]
+    public string GeneratedKernels { get; init; } = MachineProbe.GeneratedKernels;
 }
 
 /// <summary>One stage's timing; <see cref="Gflops"/> for compute-bound stages, <see cref="Gbs"/> for decode steps.</summary>

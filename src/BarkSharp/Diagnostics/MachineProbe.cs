@@ -15,6 +15,13 @@ internal static class MachineProbe
     public static string VectorPath => Simd.Describe(Simd.Detected);
 
     /// <summary>
+    /// The machine-code kernels assembled at run time that multiply int8 and bf16 weights here (512-bit
+    /// <c>vpdpbusd</c>, <c>vdpbf16ps</c>), or <c>managed</c> per type, with the CPU extensions detected; <c>off</c>
+    /// when disabled (<c>BARKSHARP_JIT=0</c>, <see cref="BarkModelOptions.UseJitKernels"/>).
+    /// </summary>
+    public static string GeneratedKernels => $"{Tensors.Jit.JitKernels.Describe()} [{Tensors.Jit.CpuFeatures.Describe(Tensors.Jit.JitKernels.Isa)}]";
+
+    /// <summary>
     /// Peak float32 FMA throughput in GFLOP/s with <paramref name="threads"/> threads, measured with independent
     /// register-resident FMA chains on the kernels' own vector path (<see cref="VectorPath"/>), about 0.3 s.
     /// </summary>

@@ -32,8 +32,11 @@ internal static partial class MatMul
     /// Computes outputs <c>[rowStart, rowStart + rowCount)</c> only: <paramref name="y"/> is <c>[n, rowCount]</c>.
     /// Used to skip logits a stage can never sample.
     /// </summary>
-    public static void MultiplyRows(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads = 1) =>
+    public static void MultiplyRows(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads = 1)
+    {
+        if (TryMultiplyJit(x, n, w, rowStart, rowCount, y, maxThreads)) return;   // generated kernels (MatMul.Jit.cs)
         MultiplyRows(x, n, w, rowStart, rowCount, y, maxThreads, BestInt8Kernel);
+    }
 
     /// <summary><see cref="MultiplyRows(ReadOnlySpan{float}, int, WeightMatrix, int, int, Span{float}, int)"/> with a chosen int8 kernel (tests compare them).</summary>
     internal static unsafe void MultiplyRows(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads, Int8Kernel int8Kernel)

@@ -29,6 +29,9 @@ public class WeightTypeTests
 
         // Int8 multiplies activations quantized per row; the reference uses the same quantized values.
         if (type == WeightType.Int8) x = Int8MatMulTests.Dequantized(x, n, cols);
+        // The generated bf16 kernel (AVX512-BF16 hosts) multiplies activations rounded to bf16.
+        if (type == WeightType.BFloat16 && BarkSharp.Tensors.Jit.JitKernels.KindFor(type) == BarkSharp.Tensors.Jit.JitKernelKind.Bf16Avx512 && cols % 2 == 0)
+            x = [.. x.Select(v => BitConverter.Int32BitsToSingle(WeightMatrix.ToBFloat16(v) << 16))];
         var row = new float[cols];
         double maxQuantError = 0;
         for (int o = 0; o < rows; o++)

@@ -1,0 +1,152 @@
+using System.Runtime.InteropServices;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace BarkSharp.Tensors.Jit;
+
+/// <summary>The one argument of a generated panel kernel (a pointer to it is passed in the first argument register).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct PanelKernelArgs
+{
+    /// <summary>First activation row: 4 bytes per group (four u8, or two bf16).</summary>
+    public void* A;
+    /// <summary>Bytes from one activation row to the next.</summary>
+    public long Lda;
+    /// <summary>The panel: 128 bytes per group.</summary>
+    public void* B;
+    /// <summary>Groups (of four int8 inputs, or two bf16 inputs).</summary>
+    public long Groups;
+    /// <summary>Output tile: rows × 32 four-byte sums, 128 bytes per row.</summary>
+    public void* C;
+}
+
+/// <summary>
+/// Generates the AVX-512 panel kernels: <c>rows</c> (1–12) activation rows times one 32-output weight panel over the
+/// whole input, the 2 × rows accumulators in zmm0–23 for the whole loop, results stored raw to a
+/// <c>[rows, 32]</c> tile (the managed caller applies the epilogue).
+/// <list type="bullet">
+/// <item><b>int8</b> (<see cref="JitKernelKind.Vnni512"/>): per group of four inputs, the panel's 128 bytes (32 outputs ×
+/// 4 s8, the packed int8 layout) in two zmm; each row's four u8 broadcast (<c>vpbroadcastd</c>) and multiplied with
+/// <c>vpdpbusd</c>: 16 outputs × 4 byte products per instruction, summed exactly in int32.</item>
+/// <item><b>bf16</b> (<see cref="JitKernelKind.Bf16Avx512"/>): per pair of inputs, the panel's two 32-element bf16 rows
+/// (the ordinary packed layout, no second copy) interleaved into input pairs with <c>vpunpcklwd</c>/<c>vpunpckhwd</c>
+/// (per 128-bit lane: outputs 8L..8L+3 in the first register, 8L+4..8L+7 in the second, see
+/// <see cref="Bf16Column"/>); each row's two bf16 activations broadcast and multiplied with <c>vdpbf16ps</c>. Each
+/// output is one chain: <c>acc ← acc + (a[2g+1]·w[2g+1] + a[2g]·w[2g])</c> for g = 0, 1, … in order (the products of
+/// two bf16 are exact in f32), the same for every row count, thread count and batch.</item>
+/// </list>
+/// Calling convention: System V (argument in rdi) or Windows x64 (rcx, and xmm6–15 saved and restored); only
+/// caller-saved general registers are written.
+/// </summary>
+internal static class PanelKernels
+{
+    /// <summary>Most activation rows per call.</summary>
+    public const int MaxRows = 12;
+
+    /// <summary>Position in the bf16 kernel's output tile of panel output <paramref name="j"/> (0–31).</summary>
+    public static int Bf16Column(int j)
+    {
+        int lane = j / 8, i = j % 8;
+        return i < 4 ? 4 * lane + i : 16 + 4 * lane + i - 4;
+    }
+
+    /// <summary>Assembles the kernel for <paramref name="rows"/> rows.</summary>
+    public static byte[] Generate(JitKernelKind kind, int rows, bool windowsAbi)
+    {
+        if (kind is not (JitKernelKind.Vnni512 or JitKernelKind.Bf16Avx512)) throw new ArgumentOutOfRangeException(nameof(kind));
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, MaxRows);
+        var zmm = new[]
+        {
+            zmm0, zmm1, zmm2, zmm3, zmm4, zmm5, zmm6, zmm7, zmm8, zmm9, zmm10, zmm11, zmm12, zmm13, zmm14, zmm15,
+            zmm16, zmm17, zmm18, zmm19, zmm20, zmm21, zmm22, zmm23,
+        };
+        var xmmSaved = new[] { xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15 };
+        var bases = new[] { r8, r10, r11, rcx };
+        var a = new Assembler(64);
+
+        // Prologue: rax = &args, saved on the stack for the epilogue.
+        a.mov(rax, windowsAbi ? rcx : rdi);
+        a.push(rax);
+        if (windowsAbi)
+        {
+            a.sub(rsp, 160);
+            for (int i = 0; i < 10; i++) a.vmovups(__xmmword_ptr[rsp + 16 * i], xmmSaved[i]);
+        }
+        a.mov(r8, __qword_ptr[rax]);         // row 0
+        a.mov(r9, __qword_ptr[rax + 8]);     // lda
+        a.mov(rdx, __qword_ptr[rax + 16]);   // panel
+        // Rows 3t..3t+2 address off base t at 0, lda, 2·lda.
+        for (int t = 1; t * 3 < rows; t++)
+        {
+            a.lea(bases[t], __[bases[t - 1] + r9 * 2]);
+            a.add(bases[t], r9);
+        }
+        a.mov(rax, __qword_ptr[rax + 24]);   // groups
+        for (int i = 0; i < 2 * rows; i++) a.vpxord(zmm[i], zmm[i], zmm[i]);
+        Label loop = a.CreateLabel(), done = a.CreateLabel();
+        a.test(rax, rax);
+        a.jz(done);
+        a.Label(ref loop);
+        if (kind == JitKernelKind.Vnni512)
+        {
+            a.vmovdqu32(zmm30, __zmmword_ptr[rdx]);
+            a.vmovdqu32(zmm31, __zmmword_ptr[rdx + 64]);
+        }
+        else
+        {
+            a.vmovdqu16(zmm24, __zmmword_ptr[rdx]);        // input 2g: 32 outputs
+            a.vmovdqu16(zmm25, __zmmword_ptr[rdx + 64]);   // input 2g + 1
+            a.vpunpcklwd(zmm30, zmm24, zmm25);
+            a.vpunpckhwd(zmm31, zmm24, zmm25);
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            AssemblerRegister64 b = bases[r / 3];
+            var x = r % 3 == 0 ? __dword_ptr[b] : r % 3 == 1 ? __dword_ptr[b + r9] : __dword_ptr[b + r9 * 2];
+            var v = r % 2 == 0 ? zmm28 : zmm29;
+            a.vpbroadcastd(v, x);
+            if (kind == JitKernelKind.Vnni512)
+            {
+                a.vpdpbusd(zmm[2 * r], v, zmm30);
+                a.vpdpbusd(zmm[2 * r + 1], v, zmm31);
+            }
+            else
+            {
+                a.vdpbf16ps(zmm[2 * r], v, zmm30);
+                a.vdpbf16ps(zmm[2 * r + 1], v, zmm31);
+            }
+        }
+        for (int t = 0; t * 3 < rows; t++) a.add(bases[t], 4);
+        a.add(rdx, 128);
+        a.dec(rax);
+        a.jnz(loop);
+        a.Label(ref done);
+
+        // Epilogue: store the tile, restore what Windows wants kept.
+        a.mov(rax, __qword_ptr[rsp + (windowsAbi ? 160 : 0)]);
+        a.mov(rax, __qword_ptr[rax + 32]);
+        for (int r = 0; r < rows; r++)
+        {
+            a.vmovdqu32(__zmmword_ptr[rax + 128 * r], zmm[2 * r]);
+            a.vmovdqu32(__zmmword_ptr[rax + 128 * r + 64], zmm[2 * r + 1]);
+        }
+        if (windowsAbi)
+        {
+            for (int i = 0; i < 10; i++) a.vmovups(xmmSaved[i], __xmmword_ptr[rsp + 16 * i]);
+            a.add(rsp, 160);
+        }
+        a.pop(rax);
+        a.vzeroupper();
+        a.ret();
+        return Assemble(a);
+    }
+
+    /// <summary>Encodes <paramref name="a"/> position-independently (all branches are relative).</summary>
+    internal static byte[] Assemble(Assembler a)
+    {
+        using var stream = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(stream), 0);
+        return stream.ToArray();
+    }
+}

@@ -1,0 +1,206 @@
+using System.Buffers;
+using System.Runtime.Intrinsics;
+using BarkSharp.Tensors.Jit;
+
+namespace BarkSharp.Tensors;
+
+/// <summary>
+/// The generated kernels' side of <see cref="MatMul"/> (<c>Tensors/Jit</c>): int8 weights through 512-bit
+/// <c>vpdpbusd</c>, with the same quantized activations, integers and epilogue as the managed int8 path, so the
+/// results are bit-identical to it; bf16 weights through <c>vdpbf16ps</c>, with activations rounded to bf16.
+/// </summary>
+public static partial class MatMul
+{
+    /// <summary>Runs the product with a generated kernel when one serves <paramref name="w"/>'s type; false when none does.</summary>
+    internal static unsafe bool TryMultiplyJit(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads)
+    {
+        JitKernelKind kind = JitKernels.KindFor(w.Type);
+        // Int8 decode steps (one or two rows) stay managed: its four-panel kernel streams the weights faster than one
+        // generated panel at a time (0.92× measured), and the integers, so the bits, are the same either way. bf16 cannot
+        // switch: its results depend on the kernel, and a row must get the same bits in any batch.
+        if (kind == JitKernelKind.None || (kind == JitKernelKind.Vnni512 && n <= 2)) return false;
+        return MultiplyJit(x, n, w, rowStart, rowCount, y, maxThreads, kind);
+    }
+
+    /// <summary>The product with generated kernel <paramref name="kind"/> (tests call it directly); false when it does not apply.</summary>
+    internal static unsafe bool MultiplyJit(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads, JitKernelKind kind)
+    {
+        int k = w.Cols;
+        bool fits = kind switch
+        {
+            JitKernelKind.Vnni512 => w.Type == WeightType.Int8,
+            JitKernelKind.Bf16Avx512 => w.Type == WeightType.BFloat16 && k % 2 == 0,
+            _ => false,
+        };
+        if (!fits) return false;
+        if (x.Length < (long)n * k) throw new ArgumentException($"x has {x.Length} elements, expected {n}×{k}.", nameof(x));
+        if (y.Length < (long)n * rowCount) throw new ArgumentException($"y has {y.Length} elements, expected {n}×{rowCount}.", nameof(y));
+        if (rowStart < 0 || rowCount < 0 || rowStart + rowCount > w.Rows) throw new ArgumentOutOfRangeException(nameof(rowCount));
+        if (n == 0 || rowCount == 0) return true;
+        int firstPanel = rowStart / Nr, lastPanel = (rowStart + rowCount - 1) / Nr;
+        int panels = lastPanel - firstPanel + 1;
+        long work = (long)n * rowCount * k;
+        int threads = (int)Math.Clamp(Math.Min(maxThreads, work / MinWorkPerThread), 1, panels);
+        fixed (float* px = x)
+        fixed (float* py = y)
+        {
+            if (kind == JitKernelKind.Vnni512) MultiplyVnni512(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads);
+            else MultiplyBf16Jit(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads);
+        }
+        return true;
+    }
+
+    private static unsafe void MultiplyVnni512(float* x, int n, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel, int panels, int threads)
+    {
+        int k = w.Cols, width = w.KGroups * 4;
+        byte[] quantized = ArrayPool<byte>.Shared.Rent(n * width);
+        float[] ranges = ArrayPool<float>.Shared.Rent(2 * n);
+        try
+        {
+            for (int i = 0; i < n; i++)
+                QuantizeRow(new ReadOnlySpan<float>(x + (long)i * k, k), quantized.AsSpan(i * width, width), out ranges[2 * i], out ranges[2 * i + 1]);
+            fixed (byte* q = quantized)
+            fixed (float* r = ranges)
+            fixed (sbyte* packed = w.PackedI8)
+            fixed (float* scales = w.Scales)
+            fixed (int* sums = w.WeightSums)
+            fixed (float* bias = w.Bias)
+                KernelParallel.For(new Vnni512Job(q, r, n, width, packed, scales, sums, bias, rowStart, rowCount, y, firstPanel), panels, threads);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(quantized);
+            ArrayPool<float>.Shared.Return(ranges);
+        }
+    }
+
+    /// <summary>Panels × blocks of up to 12 rows through the generated kernel, then the managed int8 epilogue.</summary>
+    private readonly unsafe struct Vnni512Job(
+        byte* q, float* ranges, int n, int width, sbyte* packed, float* scales, int* sums, float* bias,
+        int rowStart, int rowCount, float* y, int firstPanel) : IRangeJob
+    {
+        public void Run(int p0, int p1)
+        {
+            int groups = width / 4;
+            long panelBytes = (long)groups * GroupBytes;
+            int* acc = stackalloc int[PanelKernels.MaxRows * Nr];
+            PanelKernelArgs args;
+            args.Lda = width;
+            args.Groups = groups;
+            args.C = acc;
+            for (int p = p0; p < p1; p++)
+            {
+                int panel = firstPanel + p;
+                args.B = packed + panel * panelBytes;
+                for (int i = 0; i < n; i += PanelKernels.MaxRows)
+                {
+                    int rows = Math.Min(PanelKernels.MaxRows, n - i);
+                    args.A = q + (long)i * width;
+                    JitKernels.Panel(JitKernelKind.Vnni512, rows)(&args);
+                    for (int r = 0; r < rows; r++) Store(acc + r * Nr, i + r, panel);
+                }
+            }
+        }
+
+        /// <summary>The managed int8 path's epilogue, operation for operation: <c>y = wScale · (xScale · acc + xMin · Σw) + b</c>.</summary>
+        private void Store(int* acc, int row, int panel)
+        {
+            float xScale = ranges[2 * row], xMin = ranges[2 * row + 1];
+            int col = panel * Nr - rowStart, o = panel * Nr;
+            float* dst = y + (long)row * rowCount + col;
+            if (col >= 0 && col + Nr <= rowCount && Vector512.IsHardwareAccelerated)
+            {
+                Vector512<float> vs = Vector512.Create(xScale), vm = Vector512.Create(xMin);
+                for (int h = 0; h < Nr; h += 16)
+                {
+                    Vector512<float> v = Vector512.Load(scales + o + h) *
+                        (vs * Vector512.ConvertToSingle(Vector512.Load(acc + h)) + vm * Vector512.ConvertToSingle(Vector512.Load(sums + o + h)));
+                    if (bias != null) v += Vector512.Load(bias + o + h);
+                    v.Store(dst + h);
+                }
+                return;
+            }
+            for (int j = Math.Max(0, -col); j < Math.Min(Nr, rowCount - col); j++)
+            {
+                float v = scales[o + j] * (xScale * acc[j] + xMin * sums[o + j]);
+                dst[j] = bias != null ? v + bias[o + j] : v;
+            }
+        }
+    }
+
+    private static unsafe void MultiplyBf16Jit(float* x, int n, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel, int panels, int threads)
+    {
+        int k = w.Cols;
+        ushort[] rounded = ArrayPool<ushort>.Shared.Rent(n * k);
+        try
+        {
+            RoundToBFloat16(new ReadOnlySpan<float>(x, n * k), rounded.AsSpan(0, n * k));
+            fixed (ushort* a = rounded)
+            fixed (ushort* packed = w.PackedU16)
+            fixed (float* bias = w.Bias)
+                KernelParallel.For(new Bf16Job(a, n, k, packed, bias, rowStart, rowCount, y, firstPanel), panels, threads);
+        }
+        finally
+        {
+            ArrayPool<ushort>.Shared.Return(rounded);
+        }
+    }
+
+    /// <summary>float32 → bfloat16 bits, round to nearest even (as <see cref="WeightMatrix.ToBFloat16"/> and <c>vcvtne2ps2bf16</c> on normal numbers).</summary>
+    internal static void RoundToBFloat16(ReadOnlySpan<float> source, Span<ushort> destination)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<uint> half = Vector512.Create(0x7FFFu), one = Vector512.Create(1u), quiet = Vector512.Create(0x40u);
+            for (; i + 32 <= source.Length; i += 32)
+            {
+                Vector512<ushort> r = Vector512.Narrow(Round(Vector512.Create(source.Slice(i, 16))), Round(Vector512.Create(source.Slice(i + 16, 16))));
+                r.CopyTo(destination[i..]);
+            }
+
+            Vector512<uint> Round(Vector512<float> v)
+            {
+                Vector512<uint> bits = v.AsUInt32();
+                Vector512<uint> rounded = (bits + half + ((bits >> 16) & one)) >> 16;
+                Vector512<uint> nan = (bits >> 16) | quiet;
+                return Vector512.ConditionalSelect(Vector512.Equals(v, v).AsUInt32(), rounded, nan);
+            }
+        }
+        for (; i < source.Length; i++) destination[i] = WeightMatrix.ToBFloat16(source[i]);
+    }
+
+    /// <summary>Panels × blocks of up to 12 rows through the generated bf16 kernel; outputs un-interleaved, bias added.</summary>
+    private readonly unsafe struct Bf16Job(ushort* a, int n, int k, ushort* packed, float* bias, int rowStart, int rowCount, float* y, int firstPanel) : IRangeJob
+    {
+        public void Run(int p0, int p1)
+        {
+            float* acc = stackalloc float[PanelKernels.MaxRows * Nr];
+            PanelKernelArgs args;
+            args.Lda = 2L * k;
+            args.Groups = k / 2;
+            args.C = acc;
+            for (int p = p0; p < p1; p++)
+            {
+                int panel = firstPanel + p;
+                args.B = packed + (long)panel * k * Nr;
+                int col = panel * Nr - rowStart, j0 = Math.Max(0, -col), j1 = Math.Min(Nr, rowCount - col), o = panel * Nr;
+                for (int i = 0; i < n; i += PanelKernels.MaxRows)
+                {
+                    int rows = Math.Min(PanelKernels.MaxRows, n - i);
+                    args.A = a + (long)i * k;
+                    JitKernels.Panel(JitKernelKind.Bf16Avx512, rows)(&args);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float* t = acc + r * Nr, dst = y + (long)(i + r) * rowCount + col;
+                        for (int j = j0; j < j1; j++)
+                        {
+                            float v = t[PanelKernels.Bf16Column(j)];
+                            dst[j] = bias != null ? v + bias[o + j] : v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
