@@ -9,7 +9,7 @@ namespace BarkSharp.Tensors;
 /// <c>vpdpbusd</c>, with the same quantized activations, integers and epilogue as the managed int8 path, so the
 /// results are bit-identical to it; bf16 weights through <c>vdpbf16ps</c>, with activations rounded to bf16.
 /// </summary>
-public static partial class MatMul
+internal static partial class MatMul
 {
     /// <summary>Runs the product with a generated kernel when one serves <paramref name="w"/>'s type; false when none does.</summary>
     internal static unsafe bool TryMultiplyJit(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads)
