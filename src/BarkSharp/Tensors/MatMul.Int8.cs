@@ -39,8 +39,7 @@ public static partial class MatMul
 
     /// <summary>The fastest integer kernel this CPU runs.</summary>
     internal static Int8Kernel BestInt8Kernel =>
-        Simd.Detected == VectorPath.Vector128 ? (Vector128.IsHardwareAccelerated ? Int8Kernel.Widening128 : Int8Kernel.Scalar)
-        : AvxVnni.IsSupported ? Int8Kernel.Vnni
+        AvxVnni.IsSupported ? Int8Kernel.Vnni
         : Avx2.IsSupported ? Int8Kernel.PairwiseAvx2
         : Vector128.IsHardwareAccelerated ? Int8Kernel.Widening128
         : Int8Kernel.Scalar;

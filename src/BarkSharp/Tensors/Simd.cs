@@ -33,19 +33,9 @@ internal static class Simd
     [ThreadStatic]
     private static VectorPath? t_forced;
 
-    /// <summary>
-    /// The widest hardware-accelerated width, or a narrower one named by the environment variable
-    /// <c>BARKSHARP_VECTOR_PATH</c> (<c>Vector256</c>, <c>Vector128</c>): benchmarks measure the 128-bit kernels
-    /// with the CPU's FMA instruction on x86 that way (what Arm64 NEON runs), which <c>DOTNET_EnableAVX2=0</c> cannot
-    /// (it also switches FMA off). A wider width than the hardware accelerates is never chosen.
-    /// </summary>
-    public static VectorPath Detected { get; } = Narrowed(
-        Vector512.IsHardwareAccelerated ? VectorPath.Vector512 : Vector256.IsHardwareAccelerated ? VectorPath.Vector256 : VectorPath.Vector128,
-        Environment.GetEnvironmentVariable("BARKSHARP_VECTOR_PATH"));
-
-    /// <summary><paramref name="hardware"/>, or the narrower path <paramref name="requested"/> names (unknown names are ignored).</summary>
-    internal static VectorPath Narrowed(VectorPath hardware, string? requested) =>
-        Enum.TryParse(requested, ignoreCase: true, out VectorPath path) && Enum.IsDefined(path) && path < hardware ? path : hardware;
+    /// <summary>The widest hardware-accelerated width.</summary>
+    public static VectorPath Detected { get; } =
+        Vector512.IsHardwareAccelerated ? VectorPath.Vector512 : Vector256.IsHardwareAccelerated ? VectorPath.Vector256 : VectorPath.Vector128;
 
     /// <summary>The width kernels called on this thread use: <see cref="Detected"/> unless a test forced one.</summary>
     public static VectorPath Path => t_forced ?? Detected;

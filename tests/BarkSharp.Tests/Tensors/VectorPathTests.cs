@@ -20,7 +20,7 @@ public class VectorPathTests
     {
         VectorPath widest = Vector512.IsHardwareAccelerated ? VectorPath.Vector512
             : Vector256.IsHardwareAccelerated ? VectorPath.Vector256 : VectorPath.Vector128;
-        Assert.Equal(Simd.Narrowed(widest, Environment.GetEnvironmentVariable("BARKSHARP_VECTOR_PATH")), Simd.Detected);
+        Assert.Equal(widest, Simd.Detected);
         Assert.Equal(Simd.Detected, Simd.Path);
 
         // .NET 10 reads DOTNET_EnableAVX512 (DOTNET_EnableAVX512F is no longer a switch); AVX2 off leaves 128 bits.
@@ -34,17 +34,6 @@ public class VectorPathTests
         if (Environment.GetEnvironmentVariable("BARKSHARP_EXPECT_VECTOR_PATH") is { Length: > 0 } expected)
             Assert.Equal(expected, Simd.Detected.ToString());
     }
-
-    /// <summary>BARKSHARP_VECTOR_PATH can only narrow the hardware's width; anything else leaves it.</summary>
-    [Theory]
-    [InlineData(2, "Vector128", 0)]
-    [InlineData(2, "vector256", 1)]
-    [InlineData(1, "Vector512", 1)]
-    [InlineData(1, null, 1)]
-    [InlineData(2, "avx2", 2)]
-    [InlineData(2, "7", 2)]
-    public void The_environment_can_narrow_the_path_but_never_widen_it(int hardware, string? requested, int expected) =>
-        Assert.Equal((VectorPath)expected, Simd.Narrowed((VectorPath)hardware, requested));
 
     [Fact]
     public void Forcing_a_width_is_scoped_to_the_thread_and_restored()
