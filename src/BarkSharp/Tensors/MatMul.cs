@@ -169,8 +169,8 @@ public static partial class MatMul
                                     for (int j = 0; j < Nr; j += width)
                                     {
                                         if (rows == 12) Kernel12<TSimd, TVec>(a, b + j, kc, c + j, ldc, !first);
-                                        else if (rows == 6 && Nv == 4) Kernel6x4<TSimd, TVec>(a, b + j, kc, c + j, ldc, !first);
-                                        else if (rows == 6) Kernel6<TSimd, TVec>(a, b + j, kc, c + j, ldc, !first);
+                                        else if (rows == 6 && Nv == 4) Kernel6x4<TSimd, TVec>(a, mr, b + j, kc, c + j, ldc, !first);
+                                        else if (rows == 6) Kernel6<TSimd, TVec>(a, mr, b + j, kc, c + j, ldc, !first);
                                         else
                                             for (int h = 0; h < width; h += 2 * TSimd.Count)
                                                 KernelRows<TSimd, TVec>(a, mr, b + j + h, kc, c + j + h, ldc, rows, !first);
@@ -310,9 +310,9 @@ public static partial class MatMul
         TSimd.Store(cb0, c + 11 * ldc); TSimd.Store(cb1, c + 11 * ldc + h);
     }
 
-    /// <summary>6 rows × 2 vectors (the AVX2 tile: 12 accumulators, two panel loads and a broadcast in 16 registers); same chains as <see cref="Kernel12"/>.</summary>
+    /// <summary>6 rows × 2 vectors (the AVX2 tile: 12 accumulators, two panel loads and a broadcast in 16 registers); same chains as <see cref="Kernel12"/>; <paramref name="mr"/> is the packed tile's row count (12 for a six-row rest of an AVX-512 tile).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6<TSimd, TVec>(float* a, float* b, int kc, float* c, int ldc, bool load)
+    private static unsafe void Kernel6<TSimd, TVec>(float* a, int mr, float* b, int kc, float* c, int ldc, bool load)
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
@@ -331,7 +331,7 @@ public static partial class MatMul
         {
             c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = TSimd.Zero;
         }
-        for (int p = 0; p < kc; p++, a += 6)
+        for (int p = 0; p < kc; p++, a += mr)
         {
             TVec b0 = TSimd.Load(b), b1 = TSimd.Load(b + h);
             b += Nr;
@@ -356,9 +356,9 @@ public static partial class MatMul
         TSimd.Store(c50, c + 5 * ldc); TSimd.Store(c51, c + 5 * ldc + h);
     }
 
-    /// <summary>6 rows × 4 vectors (the 128-bit tile: 24 accumulators, four panel loads and a broadcast); same chains as <see cref="Kernel12"/>.</summary>
+    /// <summary>6 rows × 4 vectors (the 128-bit tile: 24 accumulators, four panel loads and a broadcast); same chains as <see cref="Kernel12"/>; <paramref name="mr"/> as in <see cref="Kernel6"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x4<TSimd, TVec>(float* a, float* b, int kc, float* c, int ldc, bool load)
+    private static unsafe void Kernel6x4<TSimd, TVec>(float* a, int mr, float* b, int kc, float* c, int ldc, bool load)
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
@@ -384,7 +384,7 @@ public static partial class MatMul
             c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = TSimd.Zero;
             c30 = c31 = c32 = c33 = c40 = c41 = c42 = c43 = c50 = c51 = c52 = c53 = TSimd.Zero;
         }
-        for (int p = 0; p < kc; p++, a += 6)
+        for (int p = 0; p < kc; p++, a += mr)
         {
             TVec b0 = TSimd.Load(b), b1 = TSimd.Load(b + h), b2 = TSimd.Load(b + 2 * h), b3 = TSimd.Load(b + 3 * h);
             b += Nr;
