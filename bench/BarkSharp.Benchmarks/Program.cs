@@ -238,15 +238,59 @@ if (args.Length > 0 && args[0] == "jit")
     return 0;
 }
 
+if (args.Length > 0 && args[0] == "gemm")
+{
+    // gemm [f32|int8] [--threads N] [--reps N]: bark-small's three block products (att_proj, mlp_in, mlp_out) at the
+    // semantic prefill's 257 rows, a coarse prefill's 887 and the fine pass's 1024; best and median of the rounds, and
+    // the fraction of the best of three FMA probes of the same path (a shared machine's noise only ever slows a round).
+    var type = BarkBenchmark.ParseWeightType(args.Skip(1).FirstOrDefault(a => a is "f32" or "bf16" or "f16" or "int8") ?? "f32");
+    int ti = Array.IndexOf(args, "--threads"), ri = Array.IndexOf(args, "--reps");
+    int threads = ti > 0 ? int.Parse(args[ti + 1]) : 1, reps = ri > 0 ? int.Parse(args[ri + 1]) : 7, h = 768;
+    double peak = Enumerable.Range(0, 3).Max(_ => MachineProbe.FmaGflops(threads));
+    Console.WriteLine($"{MachineProbe.CpuName()}, {threads} thread(s), {type}, FMA peak {peak:F0} GFLOP/s (best of 3 probes)");
+    var rng = new Random(1);
+    float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+    var shapes = new (string Name, BarkSharp.Tensors.WeightMatrix W)[]
+    {
+        ("att_proj", BarkSharp.Tensors.WeightMatrix.FromFloat32(R(3 * h * h), 3 * h, h, type: type)),
+        ("mlp_in", BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), 4 * h, h, type: type)),
+        ("mlp_out", BarkSharp.Tensors.WeightMatrix.FromFloat32(R(4 * h * h), h, 4 * h, type: type)),
+    };
+    float[] x = R(1024 * 4 * h), y = new float[1024 * 4 * h];
+    foreach (int n in new[] { 257, 887, 1024 })
+    {
+        var line = new List<string>();
+        double flops = 0, bestSum = 0, medianSum = 0;
+        foreach (var (name, w) in shapes)
+        {
+            var times = new List<double>();
+            for (int rep = 0; rep < reps; rep++)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, n * w.Cols), n, w, y, threads);
+                times.Add(sw.Elapsed.TotalMilliseconds);
+            }
+            times.Sort();
+            double f = 2.0 * n * w.Rows * w.Cols;
+            flops += f;
+            bestSum += times[0];
+            medianSum += times[times.Count / 2];
+            line.Add($"{name} {f / times[0] / 1e6:F0}");
+        }
+        Console.WriteLine($"{n,5} rows: {string.Join("  ", line)} GF/s best; all three {flops / bestSum / 1e6:F0} GF/s best = {flops / bestSum / 1e6 / peak:P0} of peak, median {flops / medianSum / 1e6 / peak:P0}");
+    }
+    return 0;
+}
 if (args.Length > 0 && args[0] == "layer")
 {
     // One bark-small layer over an 887-position causal prefill (or `layer fine`: 1024 frames, non-causal), split by
-    // kernel; `f32|bf16|f16|int8` picks the weight type, `--threads N` the threads, `--reps N` the rounds (12), `--stride N` the cache's positions
+    // kernel; `f32|bf16|f16|int8` picks the weight type, `--threads N` the threads, `--rows N` the positions, `--reps N` the rounds (12), `--stride N` the cache's positions
     // per head (default: what KvCache allocates for 1024, an odd multiple of 16; 1024 shows the L1-set aliasing).
     bool fineLayer = args.Contains("fine");
     var type = BarkSharp.Diagnostics.BarkBenchmark.ParseWeightType(args.Skip(1).FirstOrDefault(a => a is "f32" or "bf16" or "f16" or "int8") ?? "f32");
     int ti = Array.IndexOf(args, "--threads");
-    int n = fineLayer ? 1024 : 887, h = 768, threads = ti > 0 ? int.Parse(args[ti + 1]) : Environment.ProcessorCount;
+    int rowsAt = Array.IndexOf(args, "--rows");     // `--rows 257`: the semantic prefill's small-M products
+    int n = rowsAt > 0 ? int.Parse(args[rowsAt + 1]) : fineLayer ? 1024 : 887, h = 768, threads = ti > 0 ? int.Parse(args[ti + 1]) : Environment.ProcessorCount;
     var rng = new Random(1);
     float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
     var att = BarkSharp.Tensors.WeightMatrix.FromFloat32(R(3 * h * h), 3 * h, h, type: type);
@@ -257,7 +301,8 @@ if (args.Length > 0 && args[0] == "layer")
     int kvStride = si > 0 ? int.Parse(args[si + 1]) : new BarkSharp.Generation.KvCache(1, 1, 1, 1, 1024).Stride;   // as the model allocates it
     float[] keys = R(12 * kvStride * 64), values = R(12 * kvStride * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
     int ri = Array.IndexOf(args, "--reps"), reps = ri > 0 ? int.Parse(args[ri + 1]) : 12;
-    Console.WriteLine($"{BarkSharp.Diagnostics.MachineProbe.CpuName()}, {threads} thread(s), {type}");
+    double peak = BarkSharp.Diagnostics.MachineProbe.FmaGflops(threads);
+    Console.WriteLine($"{BarkSharp.Diagnostics.MachineProbe.CpuName()}, {threads} thread(s), {type}, FMA peak {peak:F0} GFLOP/s");
     for (int rep = 0; rep < reps; rep++)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -277,7 +322,8 @@ if (args.Length > 0 && args[0] == "layer")
         for (int i = 0; i < n; i++) BarkSharp.Tensors.MatMul.QuantizeRow(x.AsSpan(i * 4 * h, 4 * h), q, out _, out _);
         double tQ = sw.Elapsed.TotalMilliseconds;
         double gf(double ms, int m, int k) => 2.0 * n * m * k / ms / 1e6;
-        Console.WriteLine($"att_proj {tAtt:F1} ms ({gf(tAtt, 3 * h, h):F0} GF/s)  mlp_in {tIn:F1} ({gf(tIn, 4 * h, h):F0})  mlp_out {tOut:F1} ({gf(tOut, h, 4 * h):F0})  gelu {tGelu:F1}  attention {tAttn:F1}  layernorm {tLn:F2}  quantize(n×3072) {tQ:F2}");
+        double linear = (gf(tAtt, 3 * h, h) * tAtt + gf(tIn, 4 * h, h) * tIn + gf(tOut, h, 4 * h) * tOut) / (tAtt + tIn + tOut);
+        Console.WriteLine($"att_proj {tAtt:F1} ms ({gf(tAtt, 3 * h, h):F0} GF/s)  mlp_in {tIn:F1} ({gf(tIn, 4 * h, h):F0})  mlp_out {tOut:F1} ({gf(tOut, h, 4 * h):F0})  linear {linear / peak:P0} of peak  gelu {tGelu:F1}  attention {tAttn:F1}  layernorm {tLn:F2}  quantize(n×3072) {tQ:F2}");
     }
     return 0;
 }

@@ -25,7 +25,7 @@ internal static class BenchCommand
                           "and then batched; reports time to first audio, total, real-time factor and peak RSS.",
         };
         var segmentSeconds = NumberOption.Real("--segment-seconds", "With --long-form: seconds of speech per segment (default 5).", 0.1, 15, "S");
-        var command = new Command("bench", "Time every stage on random weights of the real shapes (no download): semantic 513-position prefill + " +
+        var command = new Command("bench", "Time every stage on random weights of the real shapes (no download): semantic 257-position prefill (text + history, as generation) + " +
             "256 decode steps, coarse 770 tokens in 60-token windows, one fine window, codec for 5.13 s of audio.")
         {
             shape, weights, kvCache, threads, batch, json, longForm, segmentSeconds, noJit,

@@ -39,8 +39,9 @@ internal sealed record BenchmarkOptions
 }
 
 /// <summary>
-/// The fixed Bark workload on random weights of the real shapes, timed per stage: semantic prefill of 513 positions
-/// and 256 cached decode steps; coarse generation of 770 tokens from 256 semantic tokens with the real 60-token
+/// The fixed Bark workload on random weights of the real shapes, timed per stage: semantic prefill of 257 positions
+/// (256 text positions summed with 256 history positions, then the infer token, as <see cref="SemanticGenerator"/>
+/// builds the prompt) and 256 cached decode steps; coarse generation of 770 tokens from 256 semantic tokens with the real 60-token
 /// windows and 630-token history (a fresh prefill per window); one fine window of 1024 frames (385 real) through 6
 /// codebook passes; the codec decoding 385 frames (5.13 s of audio).
 /// </summary>
@@ -68,7 +69,7 @@ internal static class BarkBenchmark
         var total = Stopwatch.StartNew();
         TimeSpan excluded = TimeSpan.Zero;
 
-        // Semantic: 513-position prefill, 256 decode steps.
+        // Semantic: the generator's 257-position prefill (text + history summed, then the infer token), 256 decode steps.
         var loading = Stopwatch.StartNew();
         BarkCausalModel semantic = BarkCausalModel.CreateRandom(config.SemanticConfig, 1, options.Weights);
         semantic.MaxThreads = threads;
@@ -77,10 +78,17 @@ internal static class BarkBenchmark
         {
             log?.Report("semantic…");
             SemanticConfig c = config.SemanticConfig;
-            const int prefill = 513, steps = 256, vocab = 10_001;
+            SemanticGenerationConfig g = new BarkGenerationConfig().SemanticConfig;
+            int context = g.MaxInputSemanticLength, prefill = context + 1;
+            const int steps = 256, vocab = 10_001;
             var rng = new Random(7);
             var embeds = new float[batch * prefill * c.HiddenSize];
-            semantic.Embed(Enumerable.Range(0, batch * prefill).Select(_ => rng.Next(c.InputVocabSize)).ToArray(), embeds);
+            for (int b = 0; b < batch; b++)
+            {
+                int[] text = Enumerable.Range(0, context).Select(_ => g.TextEncodingOffset + rng.Next(c.InputVocabSize - g.TextEncodingOffset)).ToArray();
+                int[] history = Enumerable.Range(0, context).Select(_ => rng.Next(g.SemanticVocabSize)).ToArray();
+                semantic.EmbedMergedContext(text, history, [g.SemanticInferToken], 1, embeds.AsSpan(b * prefill * c.HiddenSize, prefill * c.HiddenSize));
+            }
             KvCache cache = semantic.CreateCache(batch, prefill + steps);
             ModelWorkspace ws = semantic.CreateWorkspace();
             var logits = new float[batch * vocab];

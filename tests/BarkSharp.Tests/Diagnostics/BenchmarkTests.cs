@@ -38,7 +38,7 @@ public class BenchmarkTests
         Assert.Equal(5.13, root.GetProperty("audio_seconds").GetDouble());
         JsonElement stages = root.GetProperty("stages");
         Assert.Equal(["semantic_prefill", "semantic_decode", "coarse_prefill", "coarse_decode", "fine", "codec"], stages.EnumerateObject().Select(p => p.Name).ToArray());
-        Assert.Equal(513, stages.GetProperty("semantic_prefill").GetProperty("tokens").GetInt32());
+        Assert.Equal(257, stages.GetProperty("semantic_prefill").GetProperty("tokens").GetInt32());
         Assert.Equal(256, stages.GetProperty("semantic_decode").GetProperty("tokens").GetInt32());
         Assert.True(stages.GetProperty("semantic_decode").TryGetProperty("gbs", out _));
         Assert.True(stages.GetProperty("fine").TryGetProperty("gflops", out _));

@@ -66,6 +66,8 @@ public class VectorPathTests
             data.Add(type, 25, 96, 33, 31, 40);
         }
         data.Add(WeightType.Float32, 40, 45, 530, 0, 45);   // several input blocks: chains continued across them
+        data.Add(WeightType.Float32, 18, 40, 50, 0, 40);    // 12 + 6 rows: a six-row rest of a 12-row tile (packed 12 apart)
+        data.Add(WeightType.Float32, 1100, 33, 70, 1, 31);  // several row blocks (about 500 rows each on a 1 MB L2)
         return data;
     }
 
