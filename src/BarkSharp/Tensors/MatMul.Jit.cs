@@ -18,18 +18,21 @@ internal static partial class MatMul
         // Int8 decode steps (one or two rows) stay managed: its four-panel kernel streams the weights faster than one
         // generated panel at a time (0.92× measured), and the integers, so the bits, are the same either way. bf16 cannot
         // switch: its results depend on the kernel, and a row must get the same bits in any batch.
-        if (kind == JitKernelKind.None || (kind == JitKernelKind.Vnni512 && n <= 2)) return false;
+        if (kind == JitKernelKind.None || (kind is (JitKernelKind.Vnni512 or JitKernelKind.AmxInt8) && n <= 2)) return false;
         return MultiplyJit(x, n, w, rowStart, rowCount, y, maxThreads, kind);
     }
 
     /// <summary>The product with generated kernel <paramref name="kind"/> (tests call it directly); false when it does not apply.</summary>
-    internal static unsafe bool MultiplyJit(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads, JitKernelKind kind)
+    /// <remarks>AMX kinds run through <paramref name="amx"/> (tests: an interpreter; default the hardware).</remarks>
+    internal static unsafe bool MultiplyJit(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads, JitKernelKind kind, IAmxExecutor? amx = null)
     {
         int k = w.Cols;
         bool fits = kind switch
         {
             JitKernelKind.Vnni512 => w.Type == WeightType.Int8,
             JitKernelKind.Bf16Avx512 => w.Type == WeightType.BFloat16 && k % 2 == 0,
+            JitKernelKind.AmxInt8 => w.Type == WeightType.Int8,
+            JitKernelKind.AmxBf16 => w.Type == WeightType.BFloat16,
             _ => false,
         };
         if (!fits) return false;
@@ -44,7 +47,9 @@ internal static partial class MatMul
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            if (kind == JitKernelKind.Vnni512) MultiplyVnni512(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads);
+            if (kind is JitKernelKind.AmxInt8 or JitKernelKind.AmxBf16)
+                MultiplyAmx(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads, kind, amx ?? HardwareAmxExecutor.Instance);
+            else if (kind == JitKernelKind.Vnni512) MultiplyVnni512(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads);
             else MultiplyBf16Jit(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads);
         }
         return true;
@@ -103,7 +108,7 @@ internal static partial class MatMul
         }
 
         /// <summary>The managed int8 path's epilogue, operation for operation: <c>y = wScale · (xScale · acc + xMin · Σw) + b</c>.</summary>
-        private void Store(int* acc, int row, int panel)
+        internal void Store(int* acc, int row, int panel)
         {
             float xScale = ranges[2 * row], xMin = ranges[2 * row + 1];
             int col = panel * Nr - rowStart, o = panel * Nr;

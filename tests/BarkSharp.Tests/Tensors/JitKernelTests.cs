@@ -202,7 +202,7 @@ public class JitKernelTests
         Assert.Equal(JitKernelKind.Vnni512, CpuFeatures.Choose(iceLake, WeightType.Int8));
         Assert.Equal(JitKernelKind.None, CpuFeatures.Choose(iceLake, WeightType.BFloat16));
 
-        // Sapphire Rapids: AMX only when the OS grants the tile state, and only when AMX is allowed (it is unmeasured).
+        // Sapphire Rapids: AMX only when the OS grants the tile state, and only when allowed (BARKSHARP_AMX, the self-check).
         int amx = amxBf16 | amxTile | amxInt8;
         JitIsa spr = CpuFeatures.FromCpuid(true, vnni, amx, bf16, amxOsEnabled: true);
         Assert.True(spr.HasFlag(JitIsa.AmxTile | JitIsa.AmxBf16 | JitIsa.AmxInt8 | JitIsa.AmxOs));
