@@ -215,6 +215,19 @@ public class JitKernelTests
         Assert.Equal("avx512 avx512_vnni avx512_bf16", CpuFeatures.Describe(zen4));
     }
 
+    [Fact]
+    public void The_int8_peak_probe_times_the_instruction_the_int8_prefill_runs()
+    {
+        List<Instruction> loop = Decode(PanelKernels.GenerateVnniPeakLoop(windowsAbi: false));
+        Assert.Equal(12, loop.Count(i => i.Mnemonic == Mnemonic.Vpdpbusd && i.Op0Register.IsZMM()));
+        Assert.DoesNotContain(loop, i => i.Op0Register is >= Register.ZMM6 and <= Register.ZMM15);   // nothing Windows keeps
+        JitKernelKind int8 = JitKernels.KindFor(WeightType.Int8);
+        string probe = BarkSharp.Diagnostics.MachineProbe.Int8Probe;
+        if (int8 == JitKernelKind.Vnni512) Assert.Equal("vpdpbusd zmm", probe);
+        else if (int8 == JitKernelKind.None) Assert.NotEqual("vpdpbusd zmm", probe);
+        Assert.Equal(probe != "none", BarkSharp.Diagnostics.MachineProbe.Int8Gops(1) > 0);
+    }
+
     private static List<Instruction> Decode(byte[] code)
     {
         var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(code));

@@ -142,6 +142,31 @@ internal static class PanelKernels
         return Assemble(a);
     }
 
+    /// <summary>
+    /// A throughput loop for <see cref="Diagnostics.MachineProbe"/>: <c>iterations</c> (first argument) × 12 independent
+    /// 512-bit <c>vpdpbusd</c> into zmm16–27 (volatile in both ABIs), 64 byte pairs each; nothing read or written in memory.
+    /// </summary>
+    public static byte[] GenerateVnniPeakLoop(bool windowsAbi)
+    {
+        var acc = new[] { zmm16, zmm17, zmm18, zmm19, zmm20, zmm21, zmm22, zmm23, zmm24, zmm25, zmm26, zmm27 };
+        var a = new Assembler(64);
+        a.mov(rax, windowsAbi ? rcx : rdi);
+        foreach (var z in acc) a.vpxord(z, z, z);
+        a.vpternlogd(zmm30, zmm30, zmm30, 0xFF);   // all-ones bytes: 255 (u8) × -1 (s8)
+        a.vpternlogd(zmm31, zmm31, zmm31, 0xFF);
+        Label loop = a.CreateLabel(), done = a.CreateLabel();
+        a.test(rax, rax);
+        a.jz(done);
+        a.Label(ref loop);
+        foreach (var z in acc) a.vpdpbusd(z, zmm30, zmm31);
+        a.dec(rax);
+        a.jnz(loop);
+        a.Label(ref done);
+        a.vzeroupper();
+        a.ret();
+        return Assemble(a);
+    }
+
     /// <summary>Encodes <paramref name="a"/> position-independently (all branches are relative).</summary>
     internal static byte[] Assemble(Assembler a)
     {
