@@ -25,7 +25,7 @@ if (args.Length > 0 && args[0] == "stages")
 if (args.Length > 0 && args[0] == "probe")
 {
     for (int i = 0; i < 3; i++)
-        Console.WriteLine($"fma 1t {MachineProbe.FmaGflops(1):F1}  2t {MachineProbe.FmaGflops(2):F1}  read 1t {MachineProbe.ReadGBs(1):F1}  2t {MachineProbe.ReadGBs(2):F1}");
+        Console.WriteLine($"fma 1t {MachineProbe.FmaGflops(1):F1}  2t {MachineProbe.FmaGflops(2):F1}  int8 ({MachineProbe.Int8Probe}) 1t {MachineProbe.Int8Gops(1):F1}  2t {MachineProbe.Int8Gops(2):F1}  read 1t {MachineProbe.ReadGBs(1):F1}  2t {MachineProbe.ReadGBs(2):F1}");
     return 0;
 }
 if (args.Length > 1 && args[0] == "make-checkpoint")
