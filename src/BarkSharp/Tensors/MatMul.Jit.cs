@@ -185,26 +185,42 @@ internal static partial class MatMul
             args.Lda = 2L * k;
             args.Groups = k / 2;
             args.C = acc;
-            for (int p = p0; p < p1; p++)
+            int p = p0;
+            if (n == 1 && JitKernels.WideBf16Decode)
+            {
+                // Decode step: four panels per call (four weight streams), the same chain per output as below.
+                args.PanelBytes = 2L * k * Nr;
+                for (; p + PanelKernels.DecodePanels <= p1; p += PanelKernels.DecodePanels)
+                {
+                    args.A = a;
+                    args.B = packed + (long)(firstPanel + p) * k * Nr;
+                    JitKernels.Bf16Decode(&args);
+                    for (int q = 0; q < PanelKernels.DecodePanels; q++) Unpack(acc + q * Nr, 0, firstPanel + p + q);
+                }
+            }
+            for (; p < p1; p++)
             {
                 int panel = firstPanel + p;
                 args.B = packed + (long)panel * k * Nr;
-                int col = panel * Nr - rowStart, j0 = Math.Max(0, -col), j1 = Math.Min(Nr, rowCount - col), o = panel * Nr;
                 for (int i = 0; i < n; i += PanelKernels.MaxRows)
                 {
                     int rows = Math.Min(PanelKernels.MaxRows, n - i);
                     args.A = a + (long)i * k;
                     JitKernels.Panel(JitKernelKind.Bf16Avx512, rows)(&args);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        float* t = acc + r * Nr, dst = y + (long)(i + r) * rowCount + col;
-                        for (int j = j0; j < j1; j++)
-                        {
-                            float v = t[PanelKernels.Bf16Column(j)];
-                            dst[j] = bias != null ? v + bias[o + j] : v;
-                        }
-                    }
+                    for (int r = 0; r < rows; r++) Unpack(acc + r * Nr, i + r, panel);
                 }
+            }
+        }
+
+        /// <summary>One row of a panel's tile to its outputs: un-interleaved, clipped to the requested rows, bias added.</summary>
+        private void Unpack(float* t, int row, int panel)
+        {
+            int col = panel * Nr - rowStart, j0 = Math.Max(0, -col), j1 = Math.Min(Nr, rowCount - col), o = panel * Nr;
+            float* dst = y + (long)row * rowCount + col;
+            for (int j = j0; j < j1; j++)
+            {
+                float v = t[PanelKernels.Bf16Column(j)];
+                dst[j] = bias != null ? v + bias[o + j] : v;
             }
         }
     }

@@ -215,6 +215,43 @@ public class JitKernelTests
         Assert.Equal("avx512 avx512_vnni avx512_bf16", CpuFeatures.Describe(zen4));
     }
 
+    [Theory]
+    [InlineData(40, 64, 0, 40, 1)]
+    [InlineData(130, 96, 0, 130, 1)]
+    [InlineData(256, 200, 0, 256, 2)]
+    [InlineData(300, 62, 17, 250, 2)]
+    public void The_one_row_bf16_decode_kernel_has_the_prefill_kernels_bits(int rows, int cols, int rowStart, int rowCount, int threads)
+    {
+        if (!JitKernels.Isa.HasFlag(JitIsa.Avx512 | JitIsa.Avx512Bf16))
+        {
+            Assert.Equal(JitKernelKind.None, CpuFeatures.Choose(JitKernels.Isa, WeightType.BFloat16));   // nothing to compare on this CPU
+            return;
+        }
+        (float[] w, float[] x, float[] bias) = Data(3, rows, cols);
+        var m = WeightMatrix.FromFloat32(w, rows, cols, bias, WeightType.BFloat16);
+        var batch = new float[3 * rowCount];
+        Assert.True(MatMul.MultiplyJit(x, 3, m, rowStart, rowCount, batch, threads, JitKernelKind.Bf16Avx512));
+        bool was = JitKernels.WideBf16Decode;
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                var wide = new float[rowCount];
+                var narrow = new float[rowCount];
+                JitKernels.WideBf16Decode = true;
+                MatMul.MultiplyJit(x.AsSpan(i * cols, cols), 1, m, rowStart, rowCount, wide, threads, JitKernelKind.Bf16Avx512);
+                JitKernels.WideBf16Decode = false;
+                MatMul.MultiplyJit(x.AsSpan(i * cols, cols), 1, m, rowStart, rowCount, narrow, threads, JitKernelKind.Bf16Avx512);
+                Assert.Equal(narrow, wide);
+                Assert.Equal(batch.AsSpan(i * rowCount, rowCount).ToArray(), wide);
+            }
+        }
+        finally
+        {
+            JitKernels.WideBf16Decode = was;
+        }
+    }
+
     [Fact]
     public void The_int8_peak_probe_times_the_instruction_the_int8_prefill_runs()
     {

@@ -150,6 +150,21 @@ internal static unsafe class JitKernels
         return (delegate* unmanaged[Cdecl]<PanelKernelArgs*, void>)address;
     }
 
+    private static readonly Lazy<nint> Bf16DecodeCode = new(CreateBf16Decode);
+
+    private static nint CreateBf16Decode()
+    {
+        ExecutableMemory memory = ExecutableMemory.Create(PanelKernels.GenerateBf16Decode(OperatingSystem.IsWindows()));
+        lock (Gate) Mappings.Add(memory);
+        return memory.Address;
+    }
+
+    /// <summary>The one-row bf16 kernel over <see cref="PanelKernels.DecodePanels"/> panels, assembled on first use.</summary>
+    public static delegate* unmanaged[Cdecl]<PanelKernelArgs*, void> Bf16Decode => (delegate* unmanaged[Cdecl]<PanelKernelArgs*, void>)Bf16DecodeCode.Value;
+
+    /// <summary>Whether one-row bf16 products take <see cref="Bf16Decode"/> (default; false: one panel per call, for A/B benchmarks and tests).</summary>
+    public static bool WideBf16Decode { get; set; } = true;
+
     private static readonly ConcurrentDictionary<(JitKernelKind, int), nint> AmxCode = new();
 
     /// <summary>The AMX kernel of <paramref name="kind"/> for <paramref name="rowTiles"/> row tiles, assembled on first use.</summary>
