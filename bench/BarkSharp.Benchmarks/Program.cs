@@ -25,7 +25,7 @@ if (args.Length > 0 && args[0] == "stages")
 if (args.Length > 0 && args[0] == "probe")
 {
     for (int i = 0; i < 3; i++)
-        Console.WriteLine($"fma 1t {MachineProbe.FmaGflops(1):F1}  2t {MachineProbe.FmaGflops(2):F1}  read 1t {MachineProbe.ReadGBs(1):F1}  2t {MachineProbe.ReadGBs(2):F1}");
+        Console.WriteLine($"fma 1t {MachineProbe.FmaGflops(1):F1}  2t {MachineProbe.FmaGflops(2):F1}  int8 ({MachineProbe.Int8Probe}) 1t {MachineProbe.Int8Gops(1):F1}  2t {MachineProbe.Int8Gops(2):F1}  read 1t {MachineProbe.ReadGBs(1):F1}  2t {MachineProbe.ReadGBs(2):F1}");
     return 0;
 }
 if (args.Length > 1 && args[0] == "make-checkpoint")
@@ -212,6 +212,7 @@ if (args.Length > 0 && args[0] == "jit")
         ("f32", BarkSharp.Tensors.WeightType.Float32, false), ("bf16 managed", BarkSharp.Tensors.WeightType.BFloat16, false),
         ("bf16 generated", BarkSharp.Tensors.WeightType.BFloat16, true), ("int8 managed", BarkSharp.Tensors.WeightType.Int8, false),
         ("int8 generated", BarkSharp.Tensors.WeightType.Int8, true),
+        ("bf16 gen 1-panel", BarkSharp.Tensors.WeightType.BFloat16, true),   // one row: the decode kernel off (one panel a call)
     };
     var layers = configs.Select(c => (
         Att: BarkSharp.Tensors.WeightMatrix.FromFloat32(wa, 3 * h, h, type: c.Type),
@@ -223,6 +224,7 @@ if (args.Length > 0 && args[0] == "jit")
         for (int c = 0; c < configs.Length; c++)
         {
             BarkSharp.Tensors.Jit.JitKernels.Enabled = configs[c].Jit;
+            BarkSharp.Tensors.Jit.JitKernels.WideBf16Decode = configs[c].Name != "bf16 gen 1-panel";
             var sw = System.Diagnostics.Stopwatch.StartNew();
             BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, n * h), n, layers[c].Att, y, threads);
             BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, n * h), n, layers[c].In, y, threads);
@@ -234,7 +236,8 @@ if (args.Length > 0 && args[0] == "jit")
     for (int c = 0; c < configs.Length; c++)
         Console.WriteLine($"{configs[c].Name,-15} median {Median(times[c]),8:F1} ms ({flops / Median(times[c]) / 1e6,5:F0} GFLOP/s)  min {times[c].Min(),8:F1}  max {times[c].Max(),8:F1}" +
             $"  vs f32 {Median(times[0]) / Median(times[c]):F2}x");
-    Console.WriteLine($"bf16 generated / managed {Median(times[1]) / Median(times[2]):F2}x; int8 generated / managed {Median(times[3]) / Median(times[4]):F2}x");
+    Console.WriteLine($"bf16 generated / managed {Median(times[1]) / Median(times[2]):F2}x; int8 generated / managed {Median(times[3]) / Median(times[4]):F2}x; " +
+        $"bf16 generated / 1-panel {Median(times[5]) / Median(times[2]):F2}x");
     return 0;
 }
 

@@ -33,6 +33,12 @@ internal sealed record ServerBenchmarkOptions
     /// <summary>Requests each client sends, one after another. Default 2.</summary>
     public int RequestsPerClient { get; init; } = 2;
 
+    /// <summary>
+    /// Run the generated int8/bf16 kernels where the CPU supports them (default true); false switches them off for
+    /// the process (<c>--no-jit-kernels</c>), as <see cref="BarkModelOptions.UseJitKernels"/> does.
+    /// </summary>
+    public bool UseJitKernels { get; init; } = true;
+
     /// <summary>A configuration to use instead of <see cref="Shape"/> (tests use a tiny one).</summary>
     internal BarkConfig? ConfigOverride { get; init; }
 
@@ -83,6 +89,7 @@ internal static class ServerBenchmark
                 new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "." }.Concat(Text.Split(' ').Distinct(StringComparer.Ordinal)).Concat(Enumerable.Range(0, 100).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))));
             BarkProcessor processor = BarkProcessor.FromPretrained(modelFolder);
             log?.Report($"building random {options.Shape} weights ({options.Weights})…");
+            if (!options.UseJitKernels) Tensors.Jit.JitKernels.Enabled = false;
             using BarkModel model = BarkModel.CreateRandom(config, 11, weightType: options.Weights);
             model.MaxThreads = Math.Max(1, options.Threads);
             var random = new Random(5);

@@ -43,6 +43,7 @@ internal static class BenchCommand
                     Threads = t,
                     MaxBatchSize = result.GetValue(batch) ?? 4,
                     SegmentSeconds = result.GetValue(segmentSeconds) ?? 5,
+                    UseJitKernels = !result.GetValue(noJit),
                 };
                 LongFormReport longReport = await Task.Run(() => LongFormBenchmark.Run(longOptions, log, cancellationToken), cancellationToken);
                 await context.Out.WriteLineAsync(result.GetValue(json) ? longReport.ToJson() : longReport.ToTable());

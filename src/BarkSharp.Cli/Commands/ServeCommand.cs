@@ -67,6 +67,7 @@ internal static class ServeCommand
                     Clients = clientCounts,
                     RequestsPerClient = result.GetValue(requests),
                     SemanticTokens = result.GetValue(maxSemantic) ?? 50,
+                    UseJitKernels = !result.GetValue(noJit),
                 };
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var progress = new Progress<string>(line => context.Error.WriteLine($"bark serve --benchmark [{clock.Elapsed.TotalSeconds,6:F1} s]: {line}"));

@@ -25,6 +25,12 @@ internal sealed record LongFormBenchmarkOptions
     /// <summary>Segments of the batched run (default 4).</summary>
     public int MaxBatchSize { get; init; } = 4;
 
+    /// <summary>
+    /// Run the generated int8/bf16 kernels where the CPU supports them (default true); false switches them off for
+    /// the process (<c>--no-jit-kernels</c>), as <see cref="BarkModelOptions.UseJitKernels"/> does.
+    /// </summary>
+    public bool UseJitKernels { get; init; } = true;
+
     /// <summary>Shapes to use instead of <see cref="Shape"/> (tests run the workload on a small model).</summary>
     internal BarkConfig? ConfigOverride { get; init; }
 }
@@ -62,6 +68,7 @@ internal static class LongFormBenchmark
             File.WriteAllLines(Path.Combine(folder, "vocab.txt"), Vocabulary(Text));
             BarkProcessor processor = BarkProcessor.FromPretrained(folder);
             log?.Report("building random weights…");
+            if (!options.UseJitKernels) Tensors.Jit.JitKernels.Enabled = false;
             using BarkModel model = BarkModel.CreateRandom(config, 11, weightType: options.Weights);
             model.MaxThreads = Math.Max(1, options.Threads);
             var random = new Random(5);

@@ -33,10 +33,32 @@ internal static class MachineProbe
     };
 
     /// <summary>
-    /// Peak int8 dot-product throughput in GOP/s (a multiply and an add per byte pair) with AVX-VNNI, the instruction
-    /// the int8 weights' kernels use; 0 where the CPU lacks it (about 0.2 s).
+    /// Peak int8 dot-product throughput in GOP/s (a multiply and an add per byte pair) of the instruction the int8
+    /// weights' prefill kernels use: 512-bit <c>vpdpbusd</c> (a generated loop) where the generated int8 kernel serves,
+    /// else 256-bit AVX-VNNI; 0 where the CPU has neither (about 0.2 s). With AMX chosen this is still the
+    /// <c>vpdpbusd</c> rate, a lower bound of the tile units' limit.
     /// </summary>
-    public static double Int8Gops(int threads) => AvxVnni.IsSupported ? Peak(threads, VnniLoop) : 0;
+    public static double Int8Gops(int threads) => Int8Probe switch
+    {
+        "vpdpbusd zmm" => Peak(threads, Vnni512Loop),
+        "vpdpbusd ymm" => Peak(threads, VnniLoop),
+        _ => 0,
+    };
+
+    /// <summary>Which instruction <see cref="Int8Gops"/> times ("vpdpbusd zmm", "vpdpbusd ymm" or "none").</summary>
+    public static string Int8Probe =>
+        Tensors.Jit.JitKernels.KindFor(Tensors.WeightType.Int8) is Tensors.Jit.JitKernelKind.Vnni512 or Tensors.Jit.JitKernelKind.AmxInt8
+            && Tensors.Jit.JitKernels.Isa.HasFlag(Tensors.Jit.JitIsa.Avx512 | Tensors.Jit.JitIsa.Avx512Vnni) ? "vpdpbusd zmm"
+        : AvxVnni.IsSupported ? "vpdpbusd ymm" : "none";
+
+    private static readonly Lazy<Tensors.Jit.ExecutableMemory> Vnni512Code =
+        new(() => Tensors.Jit.ExecutableMemory.Create(Tensors.Jit.PanelKernels.GenerateVnniPeakLoop(OperatingSystem.IsWindows())));
+
+    private static unsafe long Vnni512Loop(long iterations)
+    {
+        ((delegate* unmanaged[Cdecl]<long, void>)Vnni512Code.Value.Address)(iterations);
+        return iterations * 12 * 64 * 2;
+    }
 
     private static double Peak(int threads, Func<long, long> loop)
     {

@@ -18,18 +18,21 @@ internal static partial class MatMul
         // Int8 decode steps (one or two rows) stay managed: its four-panel kernel streams the weights faster than one
         // generated panel at a time (0.92× measured), and the integers, so the bits, are the same either way. bf16 cannot
         // switch: its results depend on the kernel, and a row must get the same bits in any batch.
-        if (kind == JitKernelKind.None || (kind == JitKernelKind.Vnni512 && n <= 2)) return false;
+        if (kind == JitKernelKind.None || (kind is (JitKernelKind.Vnni512 or JitKernelKind.AmxInt8) && n <= 2)) return false;
         return MultiplyJit(x, n, w, rowStart, rowCount, y, maxThreads, kind);
     }
 
     /// <summary>The product with generated kernel <paramref name="kind"/> (tests call it directly); false when it does not apply.</summary>
-    internal static unsafe bool MultiplyJit(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads, JitKernelKind kind)
+    /// <remarks>AMX kinds run through <paramref name="amx"/> (tests: an interpreter; default the hardware).</remarks>
+    internal static unsafe bool MultiplyJit(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads, JitKernelKind kind, IAmxExecutor? amx = null)
     {
         int k = w.Cols;
         bool fits = kind switch
         {
             JitKernelKind.Vnni512 => w.Type == WeightType.Int8,
             JitKernelKind.Bf16Avx512 => w.Type == WeightType.BFloat16 && k % 2 == 0,
+            JitKernelKind.AmxInt8 => w.Type == WeightType.Int8,
+            JitKernelKind.AmxBf16 => w.Type == WeightType.BFloat16,
             _ => false,
         };
         if (!fits) return false;
@@ -44,7 +47,9 @@ internal static partial class MatMul
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            if (kind == JitKernelKind.Vnni512) MultiplyVnni512(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads);
+            if (kind is JitKernelKind.AmxInt8 or JitKernelKind.AmxBf16)
+                MultiplyAmx(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads, kind, amx ?? HardwareAmxExecutor.Instance);
+            else if (kind == JitKernelKind.Vnni512) MultiplyVnni512(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads);
             else MultiplyBf16Jit(px, n, w, rowStart, rowCount, py, firstPanel, panels, threads);
         }
         return true;
@@ -103,7 +108,7 @@ internal static partial class MatMul
         }
 
         /// <summary>The managed int8 path's epilogue, operation for operation: <c>y = wScale · (xScale · acc + xMin · Σw) + b</c>.</summary>
-        private void Store(int* acc, int row, int panel)
+        internal void Store(int* acc, int row, int panel)
         {
             float xScale = ranges[2 * row], xMin = ranges[2 * row + 1];
             int col = panel * Nr - rowStart, o = panel * Nr;
@@ -180,26 +185,42 @@ internal static partial class MatMul
             args.Lda = 2L * k;
             args.Groups = k / 2;
             args.C = acc;
-            for (int p = p0; p < p1; p++)
+            int p = p0;
+            if (n == 1 && JitKernels.WideBf16Decode)
+            {
+                // Decode step: four panels per call (four weight streams), the same chain per output as below.
+                args.PanelBytes = 2L * k * Nr;
+                for (; p + PanelKernels.DecodePanels <= p1; p += PanelKernels.DecodePanels)
+                {
+                    args.A = a;
+                    args.B = packed + (long)(firstPanel + p) * k * Nr;
+                    JitKernels.Bf16Decode(&args);
+                    for (int q = 0; q < PanelKernels.DecodePanels; q++) Unpack(acc + q * Nr, 0, firstPanel + p + q);
+                }
+            }
+            for (; p < p1; p++)
             {
                 int panel = firstPanel + p;
                 args.B = packed + (long)panel * k * Nr;
-                int col = panel * Nr - rowStart, j0 = Math.Max(0, -col), j1 = Math.Min(Nr, rowCount - col), o = panel * Nr;
                 for (int i = 0; i < n; i += PanelKernels.MaxRows)
                 {
                     int rows = Math.Min(PanelKernels.MaxRows, n - i);
                     args.A = a + (long)i * k;
                     JitKernels.Panel(JitKernelKind.Bf16Avx512, rows)(&args);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        float* t = acc + r * Nr, dst = y + (long)(i + r) * rowCount + col;
-                        for (int j = j0; j < j1; j++)
-                        {
-                            float v = t[PanelKernels.Bf16Column(j)];
-                            dst[j] = bias != null ? v + bias[o + j] : v;
-                        }
-                    }
+                    for (int r = 0; r < rows; r++) Unpack(acc + r * Nr, i + r, panel);
                 }
+            }
+        }
+
+        /// <summary>One row of a panel's tile to its outputs: un-interleaved, clipped to the requested rows, bias added.</summary>
+        private void Unpack(float* t, int row, int panel)
+        {
+            int col = panel * Nr - rowStart, j0 = Math.Max(0, -col), j1 = Math.Min(Nr, rowCount - col), o = panel * Nr;
+            float* dst = y + (long)row * rowCount + col;
+            for (int j = j0; j < j1; j++)
+            {
+                float v = t[PanelKernels.Bf16Column(j)];
+                dst[j] = bias != null ? v + bias[o + j] : v;
             }
         }
     }

@@ -75,6 +75,12 @@ internal sealed class WeightMatrix
 
     internal sbyte[]? PackedI8 { get; private init; }
 
+    /// <summary>
+    /// The weights again in the AMX tile layout (<see cref="Jit.AmxKernels.PackBf16"/> / <see cref="Jit.AmxKernels.PackInt8"/>),
+    /// made on first use by an AMX product and kept (null until then, and on every host without AMX).
+    /// </summary>
+    internal Array? AmxPacked;
+
     /// <summary>Int8 only: the scale of each output row, padded to whole panels.</summary>
     internal float[]? Scales { get; private init; }
 

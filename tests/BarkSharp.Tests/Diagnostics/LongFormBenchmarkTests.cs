@@ -1,5 +1,7 @@
 using System.Text.Json;
 using BarkSharp.Diagnostics;
+using BarkSharp.Tensors;
+using BarkSharp.Tensors.Jit;
 
 namespace BarkSharp.Tests.Diagnostics;
 
@@ -20,5 +22,31 @@ public class LongFormBenchmarkTests
         using JsonDocument json = JsonDocument.Parse(report.ToJson());
         Assert.Equal(2, json.RootElement.GetProperty("runs").GetArrayLength());
         Assert.Contains("batched / one by one", report.ToTable());
+    }
+
+    /// <summary><c>bark bench --long-form --no-jit-kernels</c>: the option reaches the long-form workload and switches the generated kernels off.</summary>
+    [Fact]
+    public void Long_form_without_jit_kernels_switches_them_off()
+    {
+        bool was = JitKernels.Enabled;
+        try
+        {
+            JitKernels.Enabled = true;
+            LongFormReport report = LongFormBenchmark.Run(new LongFormBenchmarkOptions
+            {
+                ConfigOverride = BenchmarkTests.Narrow,
+                Threads = 1,
+                SegmentSeconds = 0.2,
+                MaxBatchSize = 2,
+                Weights = WeightType.Int8,
+                UseJitKernels = false,
+            });
+            Assert.False(JitKernels.Enabled);
+            Assert.Equal(report.Runs[0].AudioSeconds, report.Runs[1].AudioSeconds);
+        }
+        finally
+        {
+            JitKernels.Enabled = was;
+        }
     }
 }

@@ -14,7 +14,7 @@ namespace BarkSharp.Tests.Tensors;
 public class AmxKernelTests
 {
     /// <summary>Interprets the handful of instructions the AMX generator emits; anything else fails the test.</summary>
-    private sealed unsafe class Interpreter
+    internal sealed unsafe class Interpreter
     {
         private readonly Dictionary<Register, ulong> _gpr = [];
         private readonly byte[][] _tiles = [.. Enumerable.Range(0, 8).Select(_ => new byte[1024])];

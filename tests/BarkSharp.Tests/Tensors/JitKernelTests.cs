@@ -202,7 +202,7 @@ public class JitKernelTests
         Assert.Equal(JitKernelKind.Vnni512, CpuFeatures.Choose(iceLake, WeightType.Int8));
         Assert.Equal(JitKernelKind.None, CpuFeatures.Choose(iceLake, WeightType.BFloat16));
 
-        // Sapphire Rapids: AMX only when the OS grants the tile state, and only when AMX is allowed (it is unmeasured).
+        // Sapphire Rapids: AMX only when the OS grants the tile state, and only when allowed (BARKSHARP_AMX, the self-check).
         int amx = amxBf16 | amxTile | amxInt8;
         JitIsa spr = CpuFeatures.FromCpuid(true, vnni, amx, bf16, amxOsEnabled: true);
         Assert.True(spr.HasFlag(JitIsa.AmxTile | JitIsa.AmxBf16 | JitIsa.AmxInt8 | JitIsa.AmxOs));
@@ -213,6 +213,56 @@ public class JitKernelTests
         Assert.False(noPermission.HasFlag(JitIsa.AmxOs));
         Assert.Equal(JitKernelKind.Bf16Avx512, CpuFeatures.Choose(noPermission, WeightType.BFloat16, allowAmx: true));
         Assert.Equal("avx512 avx512_vnni avx512_bf16", CpuFeatures.Describe(zen4));
+    }
+
+    [Theory]
+    [InlineData(40, 64, 0, 40, 1)]
+    [InlineData(130, 96, 0, 130, 1)]
+    [InlineData(256, 200, 0, 256, 2)]
+    [InlineData(300, 62, 17, 250, 2)]
+    public void The_one_row_bf16_decode_kernel_has_the_prefill_kernels_bits(int rows, int cols, int rowStart, int rowCount, int threads)
+    {
+        if (!JitKernels.Isa.HasFlag(JitIsa.Avx512 | JitIsa.Avx512Bf16))
+        {
+            Assert.Equal(JitKernelKind.None, CpuFeatures.Choose(JitKernels.Isa, WeightType.BFloat16));   // nothing to compare on this CPU
+            return;
+        }
+        (float[] w, float[] x, float[] bias) = Data(3, rows, cols);
+        var m = WeightMatrix.FromFloat32(w, rows, cols, bias, WeightType.BFloat16);
+        var batch = new float[3 * rowCount];
+        Assert.True(MatMul.MultiplyJit(x, 3, m, rowStart, rowCount, batch, threads, JitKernelKind.Bf16Avx512));
+        bool was = JitKernels.WideBf16Decode;
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                var wide = new float[rowCount];
+                var narrow = new float[rowCount];
+                JitKernels.WideBf16Decode = true;
+                MatMul.MultiplyJit(x.AsSpan(i * cols, cols), 1, m, rowStart, rowCount, wide, threads, JitKernelKind.Bf16Avx512);
+                JitKernels.WideBf16Decode = false;
+                MatMul.MultiplyJit(x.AsSpan(i * cols, cols), 1, m, rowStart, rowCount, narrow, threads, JitKernelKind.Bf16Avx512);
+                Assert.Equal(narrow, wide);
+                Assert.Equal(batch.AsSpan(i * rowCount, rowCount).ToArray(), wide);
+            }
+        }
+        finally
+        {
+            JitKernels.WideBf16Decode = was;
+        }
+    }
+
+    [Fact]
+    public void The_int8_peak_probe_times_the_instruction_the_int8_prefill_runs()
+    {
+        List<Instruction> loop = Decode(PanelKernels.GenerateVnniPeakLoop(windowsAbi: false));
+        Assert.Equal(12, loop.Count(i => i.Mnemonic == Mnemonic.Vpdpbusd && i.Op0Register.IsZMM()));
+        Assert.DoesNotContain(loop, i => i.Op0Register is >= Register.ZMM6 and <= Register.ZMM15);   // nothing Windows keeps
+        JitKernelKind int8 = JitKernels.KindFor(WeightType.Int8);
+        string probe = BarkSharp.Diagnostics.MachineProbe.Int8Probe;
+        if (int8 == JitKernelKind.Vnni512) Assert.Equal("vpdpbusd zmm", probe);
+        else if (int8 == JitKernelKind.None) Assert.NotEqual("vpdpbusd zmm", probe);
+        Assert.Equal(probe != "none", BarkSharp.Diagnostics.MachineProbe.Int8Gops(1) > 0);
     }
 
     private static List<Instruction> Decode(byte[] code)

@@ -43,9 +43,9 @@ internal enum JitKernelKind
 internal static class CpuFeatures
 {
     /// <summary>
-    /// The kernel for <paramref name="type"/> on a CPU with <paramref name="isa"/>. AMX kernels are generated and
-    /// tested for their packing and instruction stream but not chosen: no host this project measures on has AMX, and
-    /// an unmeasured kernel does not replace a measured one. <paramref name="allowAmx"/> lifts that (tests).
+    /// The kernel for <paramref name="type"/> on a CPU with <paramref name="isa"/>. AMX needs <paramref name="allowAmx"/>
+    /// too: <see cref="JitKernels"/> passes it once <c>BARKSHARP_AMX</c> is not 0 and the self-check on the real
+    /// kernels matched the managed reference.
     /// </summary>
     public static JitKernelKind Choose(JitIsa isa, WeightType type, bool allowAmx = false)
     {
@@ -86,8 +86,25 @@ internal static class CpuFeatures
         (_, _, int ecx7, int edx7) = X86Base.CpuId(7, 0);
         (int eax71, _, _, _) = X86Base.CpuId(7, 1);
         bool avx512 = Avx512F.IsSupported && Avx512BW.IsSupported;
-        bool amxOs = (edx7 & (1 << 24)) != 0 && AmxPermission.Request();
+        // The OS must save the tile state (XCR0 bits 17 TILECFG and 18 TILEDATA); Linux also hands it out only on request.
+        bool amxOs = (edx7 & (1 << 24)) != 0 && (ReadXcr0() & (3UL << 17)) == 3UL << 17
+            && (OperatingSystem.IsWindows() || AmxPermission.Request());
         return FromCpuid(avx512, ecx7, edx7, eax71, amxOs);
+    }
+
+    /// <summary>XCR0 through a generated <c>xgetbv</c> (0 when the OS has not enabled XSAVE).</summary>
+    private static unsafe ulong ReadXcr0()
+    {
+        (_, _, int ecx1, _) = X86Base.CpuId(1, 0);
+        if ((ecx1 & (1 << 27)) == 0) return 0;   // OSXSAVE
+        var a = new Iced.Intel.Assembler(64);
+        a.xor(Iced.Intel.AssemblerRegisters.ecx, Iced.Intel.AssemblerRegisters.ecx);
+        a.xgetbv();
+        a.shl(Iced.Intel.AssemblerRegisters.rdx, 32);
+        a.or(Iced.Intel.AssemblerRegisters.rax, Iced.Intel.AssemblerRegisters.rdx);
+        a.ret();
+        using ExecutableMemory code = ExecutableMemory.Create(PanelKernels.Assemble(a));
+        return ((delegate* unmanaged[Cdecl]<ulong>)code.Address)();
     }
 
     /// <summary>Names the flags for <c>bark info</c>.</summary>

@@ -27,14 +27,85 @@ internal static unsafe class JitKernels
     public static JitIsa Isa => DetectedIsa.Value;
 
     /// <summary>The kernel that multiplies <paramref name="type"/> now (None when disabled or unsupported).</summary>
-    public static JitKernelKind KindFor(WeightType type) => _enabled ? CpuFeatures.Choose(Isa, type) : JitKernelKind.None;
+    public static JitKernelKind KindFor(WeightType type) => _enabled ? CpuFeatures.Choose(Isa, type, AmxState.Value.Use) : JitKernelKind.None;
+
+    private static readonly Lazy<(bool Use, string Note)> AmxState = new(CheckAmx);
+
+    /// <summary>Why AMX is not used on an AMX machine (empty when it is, or when the CPU has none).</summary>
+    public static string AmxNote => AmxState.Value.Note;
+
+    /// <summary>
+    /// Whether AMX serves: the CPU and OS have it, <c>BARKSHARP_AMX</c> is not 0, and a small product through the real
+    /// kernels equals the managed reference (<see cref="AmxSelfCheck"/>); otherwise the AVX-512 kernels stay, with a note.
+    /// </summary>
+    private static (bool Use, string Note) CheckAmx()
+    {
+        JitIsa isa = Isa;
+        if (!isa.HasFlag(JitIsa.AmxTile)) return (false, "");
+        if (!isa.HasFlag(JitIsa.AmxOs)) return (false, "AMX not enabled by the OS");
+        if (Environment.GetEnvironmentVariable("BARKSHARP_AMX") == "0") return (false, "AMX off (BARKSHARP_AMX=0)");
+        string? failure;
+        try
+        {
+            failure = AmxSelfCheck(HardwareAmxExecutor.Instance, isa);
+        }
+        catch (Exception e) when (e is InvalidOperationException or PlatformNotSupportedException)
+        {
+            failure = e.Message;
+        }
+        return failure is null ? (true, "") : (false, $"AMX self-check failed, not used: {failure}");
+    }
+
+    /// <summary>
+    /// A 17-row product of 40 × 70 weights through the AMX path (every kind <paramref name="isa"/> has) against the
+    /// managed kernels: int8 must be bit-identical, bf16 within bf16 rounding of the activations. Null when it holds.
+    /// </summary>
+    internal static string? AmxSelfCheck(IAmxExecutor amx, JitIsa isa)
+    {
+        const int n = 17, rows = 40, cols = 70;
+        var rng = new Random(17);
+        float[] w = new float[rows * cols], x = new float[n * cols], bias = new float[rows];
+        for (int i = 0; i < w.Length; i++) w[i] = rng.NextSingle() - 0.5f;
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle() * 2 - 1;
+        for (int i = 0; i < rows; i++) bias[i] = rng.NextSingle();
+        float[] got = new float[n * rows], expected = new float[n * rows];
+        if (isa.HasFlag(JitIsa.AmxInt8))
+        {
+            var m = WeightMatrix.FromFloat32(w, rows, cols, bias, WeightType.Int8);
+            MatMul.MultiplyJit(x, n, m, 0, rows, got, 1, JitKernelKind.AmxInt8, amx);
+            MatMul.MultiplyRows(x, n, m, 0, rows, expected, 1, MatMul.BestInt8Kernel);
+            for (int i = 0; i < got.Length; i++)
+                if (BitConverter.SingleToInt32Bits(got[i]) != BitConverter.SingleToInt32Bits(expected[i]))
+                    return $"int8 output {i}: {got[i]} != {expected[i]}";
+        }
+        if (isa.HasFlag(JitIsa.AmxBf16))
+        {
+            var m = WeightMatrix.FromFloat32(w, rows, cols, bias, WeightType.BFloat16);
+            MatMul.MultiplyJit(x, n, m, 0, rows, got, 1, JitKernelKind.AmxBf16, amx);
+            MatMul.MultiplyRows(x, n, m, 0, rows, expected, 1, MatMul.BestInt8Kernel);
+            var row = new float[cols];
+            for (int j = 0; j < rows; j++)
+            {
+                m.CopyRow(j, row);
+                for (int i = 0; i < n; i++)
+                {
+                    float magnitude = 0;
+                    for (int k = 0; k < cols; k++) magnitude += Math.Abs(x[i * cols + k] * row[k]);
+                    if (!(Math.Abs(got[i * rows + j] - expected[i * rows + j]) <= magnitude / 128 + 1e-6f))
+                        return $"bf16 output ({i}, {j}): {got[i * rows + j]} vs {expected[i * rows + j]}";
+                }
+            }
+        }
+        return null;
+    }
 
     /// <summary>One line for <c>bark info</c> / <c>bark bench</c>: which generated kernels serve which weight types.</summary>
     public static string Describe()
     {
         if (!_enabled) return "off (managed kernels)";
         JitKernelKind int8 = KindFor(WeightType.Int8), bf16 = KindFor(WeightType.BFloat16);
-        return $"int8: {Name(int8)}, bf16: {Name(bf16)}";
+        string note = AmxNote;
+        return $"int8: {Name(int8)}, bf16: {Name(bf16)}" + (note.Length > 0 ? $" ({note})" : "");
 
         static string Name(JitKernelKind kind) => kind switch
         {
@@ -77,6 +148,39 @@ internal static unsafe class JitKernels
             }
         }
         return (delegate* unmanaged[Cdecl]<PanelKernelArgs*, void>)address;
+    }
+
+    private static readonly Lazy<nint> Bf16DecodeCode = new(CreateBf16Decode);
+
+    private static nint CreateBf16Decode()
+    {
+        ExecutableMemory memory = ExecutableMemory.Create(PanelKernels.GenerateBf16Decode(OperatingSystem.IsWindows()));
+        lock (Gate) Mappings.Add(memory);
+        return memory.Address;
+    }
+
+    /// <summary>The one-row bf16 kernel over <see cref="PanelKernels.DecodePanels"/> panels, assembled on first use.</summary>
+    public static delegate* unmanaged[Cdecl]<PanelKernelArgs*, void> Bf16Decode => (delegate* unmanaged[Cdecl]<PanelKernelArgs*, void>)Bf16DecodeCode.Value;
+
+    /// <summary>Whether one-row bf16 products take <see cref="Bf16Decode"/> (default; false: one panel per call, for A/B benchmarks and tests).</summary>
+    public static bool WideBf16Decode { get; set; } = true;
+
+    private static readonly ConcurrentDictionary<(JitKernelKind, int), nint> AmxCode = new();
+
+    /// <summary>The AMX kernel of <paramref name="kind"/> for <paramref name="rowTiles"/> row tiles, assembled on first use.</summary>
+    public static delegate* unmanaged[Cdecl]<AmxKernelArgs*, void> Amx(JitKernelKind kind, int rowTiles)
+    {
+        if (AmxCode.TryGetValue((kind, rowTiles), out nint address)) return (delegate* unmanaged[Cdecl]<AmxKernelArgs*, void>)address;
+        lock (Gate)
+        {
+            if (!AmxCode.TryGetValue((kind, rowTiles), out address))
+            {
+                ExecutableMemory memory = ExecutableMemory.Create(AmxKernels.Generate(kind, rowTiles, OperatingSystem.IsWindows()));
+                Mappings.Add(memory);
+                AmxCode[(kind, rowTiles)] = address = memory.Address;
+            }
+        }
+        return (delegate* unmanaged[Cdecl]<AmxKernelArgs*, void>)address;
     }
 
     /// <summary>Every mapping made (kept alive for the process; tests inspect their protection).</summary>

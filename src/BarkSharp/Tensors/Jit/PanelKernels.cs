@@ -16,8 +16,10 @@ internal unsafe struct PanelKernelArgs
     public void* B;
     /// <summary>Groups (of four int8 inputs, or two bf16 inputs).</summary>
     public long Groups;
-    /// <summary>Output tile: rows × 32 four-byte sums, 128 bytes per row.</summary>
+    /// <summary>Output tile: rows × 32 four-byte sums, 128 bytes per row (the decode kernel: 128 bytes per panel).</summary>
     public void* C;
+    /// <summary>The bf16 decode kernel only (<see cref="PanelKernels.GenerateBf16Decode"/>): bytes from one panel to the next.</summary>
+    public long PanelBytes;
 }
 
 /// <summary>
@@ -137,6 +139,92 @@ internal static class PanelKernels
             a.add(rsp, 160);
         }
         a.pop(rax);
+        a.vzeroupper();
+        a.ret();
+        return Assemble(a);
+    }
+
+    /// <summary>Panels one call of the one-row bf16 decode kernel multiplies.</summary>
+    public const int DecodePanels = 4;
+
+    /// <summary>
+    /// The one-row bf16 kernel for decode steps: one activation row times <see cref="DecodePanels"/> consecutive panels
+    /// (<see cref="PanelKernelArgs.PanelBytes"/> apart) per call, so four weight streams are in flight. Per panel and
+    /// output it issues exactly the <see cref="JitKernelKind.Bf16Avx512"/> kernel's instruction chain (the same
+    /// interleave, the same <c>vdpbf16ps</c> operands, pairs in order): the bits equal the prefill kernel's. Output:
+    /// 128 bytes per panel in <see cref="Bf16Column"/> order. Registers: accumulators zmm0–3 and zmm16–19, loads
+    /// zmm20–27, interleaved pairs zmm28–29, activation zmm30 (none of Windows' saved xmm6–15).
+    /// </summary>
+    public static byte[] GenerateBf16Decode(bool windowsAbi)
+    {
+        const int panels = DecodePanels;
+        var acc = new[] { zmm0, zmm1, zmm2, zmm3, zmm16, zmm17, zmm18, zmm19 };
+        var raw = new[] { zmm20, zmm21, zmm22, zmm23, zmm24, zmm25, zmm26, zmm27 };
+        var a = new Assembler(64);
+        a.mov(rax, windowsAbi ? rcx : rdi);
+        a.mov(r8, __qword_ptr[rax]);         // activation pairs
+        a.mov(rdx, __qword_ptr[rax + 16]);   // panel 0
+        a.mov(r9, __qword_ptr[rax + 40]);    // panel bytes
+        a.lea(r10, __[rdx + r9 * 2]);
+        a.add(r10, r9);                      // panel 3; panels 1, 2 at rdx + r9, rdx + 2·r9
+        a.mov(r11, __qword_ptr[rax + 24]);   // pairs
+        foreach (var z in acc) a.vpxord(z, z, z);
+        Label loop = a.CreateLabel(), done = a.CreateLabel();
+        a.test(r11, r11);
+        a.jz(done);
+        a.Label(ref loop);
+        for (int q = 0; q < panels; q++)
+        {
+            var at = q switch { 0 => __zmmword_ptr[rdx], 1 => __zmmword_ptr[rdx + r9], 2 => __zmmword_ptr[rdx + r9 * 2], _ => __zmmword_ptr[r10] };
+            var hi = q switch { 0 => __zmmword_ptr[rdx + 64], 1 => __zmmword_ptr[rdx + r9 + 64], 2 => __zmmword_ptr[rdx + r9 * 2 + 64], _ => __zmmword_ptr[r10 + 64] };
+            a.vmovdqu16(raw[2 * q], at);
+            a.vmovdqu16(raw[2 * q + 1], hi);
+        }
+        a.vpbroadcastd(zmm30, __dword_ptr[r8]);
+        for (int q = 0; q < panels; q++)
+        {
+            a.vpunpcklwd(zmm28, raw[2 * q], raw[2 * q + 1]);
+            a.vpunpckhwd(zmm29, raw[2 * q], raw[2 * q + 1]);
+            a.vdpbf16ps(acc[2 * q], zmm30, zmm28);
+            a.vdpbf16ps(acc[2 * q + 1], zmm30, zmm29);
+        }
+        a.add(r8, 4);
+        a.add(rdx, 128);
+        a.add(r10, 128);
+        a.dec(r11);
+        a.jnz(loop);
+        a.Label(ref done);
+        a.mov(rax, __qword_ptr[rax + 32]);
+        for (int q = 0; q < panels; q++)
+        {
+            a.vmovdqu32(__zmmword_ptr[rax + 128 * q], acc[2 * q]);
+            a.vmovdqu32(__zmmword_ptr[rax + 128 * q + 64], acc[2 * q + 1]);
+        }
+        a.vzeroupper();
+        a.ret();
+        return Assemble(a);
+    }
+
+    /// <summary>
+    /// A throughput loop for <see cref="Diagnostics.MachineProbe"/>: <c>iterations</c> (first argument) × 12 independent
+    /// 512-bit <c>vpdpbusd</c> into zmm16–27 (volatile in both ABIs), 64 byte pairs each; nothing read or written in memory.
+    /// </summary>
+    public static byte[] GenerateVnniPeakLoop(bool windowsAbi)
+    {
+        var acc = new[] { zmm16, zmm17, zmm18, zmm19, zmm20, zmm21, zmm22, zmm23, zmm24, zmm25, zmm26, zmm27 };
+        var a = new Assembler(64);
+        a.mov(rax, windowsAbi ? rcx : rdi);
+        foreach (var z in acc) a.vpxord(z, z, z);
+        a.vpternlogd(zmm30, zmm30, zmm30, 0xFF);   // all-ones bytes: 255 (u8) × -1 (s8)
+        a.vpternlogd(zmm31, zmm31, zmm31, 0xFF);
+        Label loop = a.CreateLabel(), done = a.CreateLabel();
+        a.test(rax, rax);
+        a.jz(done);
+        a.Label(ref loop);
+        foreach (var z in acc) a.vpdpbusd(z, zmm30, zmm31);
+        a.dec(rax);
+        a.jnz(loop);
+        a.Label(ref done);
         a.vzeroupper();
         a.ret();
         return Assemble(a);
