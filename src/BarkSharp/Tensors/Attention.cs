@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace BarkSharp.Tensors;
 
@@ -82,6 +83,9 @@ internal static class Attention
     public static int ScratchSize(int heads, int positions) => heads * QueryBlock * Padded(positions);
 
     private const int QueryBlock = 4;
+
+    /// <summary>Whether the CPU has only 16 vector registers (x86 without AVX-512; AVX-512 and Arm64 have 32).</summary>
+    private static readonly bool SixteenRegisters = X86Base.IsSupported && !Avx512F.IsSupported;
 
     private static int Padded(int positions) => (positions + 15) & ~15;
 
@@ -267,10 +271,10 @@ internal static class Attention
         private static void WeightedValues(float* p, int rowStride, int block, int length, T* v, int headDim, float* o, int outStride)
         {
             int n = TSimd.Count;
-            if (block == QueryBlock && n < 16 && headDim % (2 * n) == 0)
+            if (block == QueryBlock && n < 16 && SixteenRegisters && headDim % (2 * n) == 0)
             {
-                // 256- and 128-bit vectors: x86 has 16 such registers, too few for the 4 × 4 tile's 16 chains, its
-                // four value vectors and a broadcast; 4 × 2 keeps all eight chains in registers (same order per output).
+                // x86 without AVX-512 has 16 vector registers, too few for the 4 × 4 tile's 16 chains, its four value
+                // vectors and a broadcast; 4 × 2 keeps all eight chains in registers (same order per output).
                 for (int c = 0; c < headDim; c += 2 * n) WeightedValues4x2(p, rowStride, length, v + c, headDim, o + c, outStride);
                 return;
             }
