@@ -284,6 +284,34 @@ if (args.Length > 0 && args[0] == "gemm")
     }
     return 0;
 }
+if (args.Length > 0 && args[0] == "attention")
+{
+    // Attention alone, as a bark-small prefill runs it (12 heads of 64): `attention [fine] [--threads N] [--rows N] [--reps N]`,
+    // 887 causal positions or (fine) 1024 non-causal ones; GFLOP/s count the products a causal pass needs (keys up to each query).
+    bool fineAttention = args.Contains("fine");
+    int ti = Array.IndexOf(args, "--threads"), ri = Array.IndexOf(args, "--reps"), ni = Array.IndexOf(args, "--rows");
+    int threads = ti > 0 ? int.Parse(args[ti + 1]) : Environment.ProcessorCount, reps = ri > 0 ? int.Parse(args[ri + 1]) : 12;
+    int n = ni > 0 ? int.Parse(args[ni + 1]) : fineAttention ? 1024 : 887, h = 768;
+    var rng = new Random(1);
+    float[] R(int count) => Enumerable.Range(0, count).Select(_ => rng.NextSingle() - 0.5f).ToArray();
+    int kvStride = new BarkSharp.Generation.KvCache(1, 1, 1, 1, 1024).Stride;
+    float[] x = R(n * 3 * h), y = new float[n * h], keys = R(12 * kvStride * 64), values = R(12 * kvStride * 64);
+    float[] scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, n)];
+    double flops = 2.0 * 2 * 12 * 64 * (fineAttention ? (double)n * n : n * (n + 1) / 2.0);
+    double peak = BarkSharp.Diagnostics.MachineProbe.FmaGflops(threads);
+    Console.WriteLine($"{BarkSharp.Diagnostics.MachineProbe.CpuName()}, {threads} thread(s), FMA peak {peak:F0} GFLOP/s, {(fineAttention ? "non-causal" : "causal")} {n} positions");
+    var times = new List<double>();
+    for (int rep = 0; rep < reps; rep++)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, kvStride, 12, 64, 0, n, !fineAttention, default, y, scratch, threads);
+        times.Add(sw.Elapsed.TotalMilliseconds);
+    }
+    times.Sort();
+    double median = times[times.Count / 2];
+    Console.WriteLine($"attention median {median:F1} ms, {flops / median / 1e6:F0} GFLOP/s, {flops / median / 1e6 / peak:P0} of peak (min {times[0]:F1} ms)");
+    return 0;
+}
 if (args.Length > 0 && args[0] == "layer")
 {
     // One bark-small layer over an 887-position causal prefill (or `layer fine`: 1024 frames, non-causal), split by

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace BarkSharp.Tensors;
 
@@ -83,6 +84,9 @@ internal static class Attention
 
     private const int QueryBlock = 4;
 
+    /// <summary>Whether the CPU has only 16 vector registers (x86 without AVX-512; AVX-512 and Arm64 have 32).</summary>
+    private static readonly bool SixteenRegisters = X86Base.IsSupported && !Avx512F.IsSupported;
+
     private static int Padded(int positions) => (positions + 15) & ~15;
 
     /// <summary>The operands of one call (pointers stay valid while it runs).</summary>
@@ -136,16 +140,44 @@ internal static class Attention
                 {
                     int length = causal ? past + t0 + i + 1 : total;
                     var scores = new Span<float>(s + i * padded, length);
-                    TensorPrimitives.Multiply(scores, scale, scores);
-                    if (keyMask != null) TensorPrimitives.Add(scores, new ReadOnlySpan<float>(keyMask, length), scores);
-                    float max = TensorPrimitives.Max(scores);
-                    TensorPrimitives.Subtract(scores, max, scores);
-                    Exp.Forward(scores, scores);
+                    ExpOfScaledScores(s + i * padded, length, scale, keyMask);
                     TensorPrimitives.Multiply(scores, 1f / Simd.Sum(scores), scores);
                     new Span<float>(s + i * padded + length, longest - length).Clear();
                 }
                 WeightedValues(s, padded, block, longest, vh, headDim, output + (long)t0 * outStride + h * headDim, outStride);
             }
+        }
+
+        /// <summary>
+        /// One row of scores in two passes: <c>x = s · scale (+ mask)</c> and its maximum, then <c>e^(x − max)</c> (the
+        /// same rounding steps as one operation per pass). The exponential runs over whole vectors, the last one
+        /// reaching into the row's padding (scratch rows are padded to 16), so every element takes the same lane-wise formula.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ExpOfScaledScores(float* row, int length, float scale, float* keyMask)
+        {
+            int n = TSimd.Count, j = 0;
+            TVec factor = TSimd.Broadcast(scale), max = TSimd.Broadcast(float.NegativeInfinity);
+            for (; j + n <= length; j += n)
+            {
+                TVec x = TSimd.Multiply(TSimd.Load(row + j), factor);
+                if (keyMask != null) x = TSimd.Add(x, TSimd.Load(keyMask + j));
+                TSimd.Store(x, row + j);
+                max = TSimd.Max(max, x);
+            }
+            float* lanes = stackalloc float[16];
+            TSimd.Store(max, lanes);
+            float m = float.NegativeInfinity;
+            for (int l = 0; l < n; l++) m = MathF.Max(m, lanes[l]);
+            for (; j < length; j++)
+            {
+                float x = row[j] * scale;
+                if (keyMask != null) x += keyMask[j];
+                row[j] = x;
+                m = MathF.Max(m, x);
+            }
+            TVec shift = TSimd.Broadcast(m);
+            for (j = 0; j < length; j += n) TSimd.Store(Exp.Vector<TSimd, TVec>(TSimd.Subtract(TSimd.Load(row + j), shift)), row + j);
         }
 
         /// <summary>Scores of four consecutive queries against positions <c>[0, length)</c> (rounded up to a vector), sharing each key load.</summary>
@@ -239,6 +271,13 @@ internal static class Attention
         private static void WeightedValues(float* p, int rowStride, int block, int length, T* v, int headDim, float* o, int outStride)
         {
             int n = TSimd.Count;
+            if (block == QueryBlock && n < 16 && SixteenRegisters && headDim % (2 * n) == 0)
+            {
+                // x86 without AVX-512 has 16 vector registers, too few for the 4 × 4 tile's 16 chains, its four value
+                // vectors and a broadcast; 4 × 2 keeps all eight chains in registers (same order per output).
+                for (int c = 0; c < headDim; c += 2 * n) WeightedValues4x2(p, rowStride, length, v + c, headDim, o + c, outStride);
+                return;
+            }
             if (headDim % (4 * n) == 0)
             {
                 if (block == QueryBlock)
@@ -298,6 +337,35 @@ internal static class Attention
                 if (block > 2) TSimd.Store(a2, o + 2 * outStride + c);
                 if (block > 3) TSimd.Store(a3, o + 3 * outStride + c);
             }
+        }
+
+        /// <summary>Four queries × two vectors of a head's columns: eight chains, the tile that fits sixteen vector registers.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void WeightedValues4x2(float* p, int rowStride, int length, T* v, int headDim, float* o, int outStride)
+        {
+            int n = TSimd.Count;
+            TVec a00 = TSimd.Zero, a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
+            for (int j = 0; j < length; j++)
+            {
+                T* vj = v + (long)j * headDim;
+                TVec v0 = TElement.Load<TSimd, TVec>(vj), v1 = TElement.Load<TSimd, TVec>(vj + n);
+                TVec w = TSimd.Broadcast(p0[j]);
+                a00 = TSimd.Fma(w, v0, a00); a01 = TSimd.Fma(w, v1, a01);
+                w = TSimd.Broadcast(p1[j]);
+                a10 = TSimd.Fma(w, v0, a10); a11 = TSimd.Fma(w, v1, a11);
+                w = TSimd.Broadcast(p2[j]);
+                a20 = TSimd.Fma(w, v0, a20); a21 = TSimd.Fma(w, v1, a21);
+                w = TSimd.Broadcast(p3[j]);
+                a30 = TSimd.Fma(w, v0, a30); a31 = TSimd.Fma(w, v1, a31);
+            }
+            TSimd.Store(a00, o); TSimd.Store(a01, o + n);
+            o += outStride;
+            TSimd.Store(a10, o); TSimd.Store(a11, o + n);
+            o += outStride;
+            TSimd.Store(a20, o); TSimd.Store(a21, o + n);
+            o += outStride;
+            TSimd.Store(a30, o); TSimd.Store(a31, o + n);
         }
 
         /// <summary>

@@ -193,6 +193,35 @@ public class KernelReferenceTests
         AssertMatchesNaiveAttention(q, k, v, heads, hd, capacity, past, queries, causal, one, 1e-5);
     }
 
+    /// <summary>
+    /// A causal prefill of many queries gives, for each query, the bits of a decode step that runs it alone over the
+    /// same cache: the blocks of four queries, the fused softmax passes and the value tiles keep one order per output.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 37, 64)]
+    [InlineData(21, 18, 64)]
+    [InlineData(3, 23, 48)]
+    [InlineData(9, 11, 5)]
+    public void Causal_prefill_gives_each_query_the_bits_of_a_decode_step(int past, int queries, int hd)
+    {
+        const int heads = 2;
+        var rng = new Random(past * 17 + queries * 3 + hd);
+        int total = past + queries, capacity = (total + 15) & ~15;
+        float[] q = RandomArray(rng, queries * heads * hd, 2f);
+        float[] kt = RandomArray(rng, heads * capacity * hd, 2f), v = RandomArray(rng, heads * capacity * hd);
+        float[] mask = new float[total];
+        mask[1] = float.MinValue;
+        var scratch = new float[Attention.ScratchSize(heads, total)];
+        var all = new float[queries * heads * hd];
+        Attention.Forward(q, heads * hd, kt, v, capacity, heads, hd, past, queries, true, mask, all, scratch, maxThreads: 2);
+        var one = new float[heads * hd];
+        for (int t = 0; t < queries; t++)
+        {
+            Attention.Forward(q.AsSpan(t * heads * hd, heads * hd), heads * hd, kt, v, capacity, heads, hd, past + t, 1, true, mask, one, scratch);
+            Assert.Equal(all.AsSpan(t * heads * hd, heads * hd).ToArray(), one);
+        }
+    }
+
     /// <summary><c>[heads, capacity, hd]</c> → <c>[heads, hd, capacity]</c>, the key cache's layout.</summary>
     private static float[] Transposed(float[] k, int heads, int capacity, int hd)
     {
