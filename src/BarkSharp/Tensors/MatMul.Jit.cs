@@ -26,24 +26,16 @@ internal static partial class MatMul
     /// <remarks>AMX kinds run through <paramref name="amx"/> (tests: an interpreter; default the hardware).</remarks>
     internal static unsafe bool MultiplyJit(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads, JitKernelKind kind, IAmxExecutor? amx = null)
     {
-        int k = w.Cols;
         bool fits = kind switch
         {
             JitKernelKind.Vnni512 => w.Type == WeightType.Int8,
-            JitKernelKind.Bf16Avx512 => w.Type == WeightType.BFloat16 && k % 2 == 0,
+            JitKernelKind.Bf16Avx512 => w.Type == WeightType.BFloat16 && w.Cols % 2 == 0,
             JitKernelKind.AmxInt8 => w.Type == WeightType.Int8,
             JitKernelKind.AmxBf16 => w.Type == WeightType.BFloat16,
             _ => false,
         };
         if (!fits) return false;
-        if (x.Length < (long)n * k) throw new ArgumentException($"x has {x.Length} elements, expected {n}×{k}.", nameof(x));
-        if (y.Length < (long)n * rowCount) throw new ArgumentException($"y has {y.Length} elements, expected {n}×{rowCount}.", nameof(y));
-        if (rowStart < 0 || rowCount < 0 || rowStart + rowCount > w.Rows) throw new ArgumentOutOfRangeException(nameof(rowCount));
-        if (n == 0 || rowCount == 0) return true;
-        int firstPanel = rowStart / Nr, lastPanel = (rowStart + rowCount - 1) / Nr;
-        int panels = lastPanel - firstPanel + 1;
-        long work = (long)n * rowCount * k;
-        int threads = (int)Math.Clamp(Math.Min(maxThreads, work / MinWorkPerThread), 1, panels);
+        if (!PlanProduct(x, n, w, rowStart, rowCount, y, maxThreads, out int firstPanel, out int panels, out int threads)) return true;
         fixed (float* px = x)
         fixed (float* py = y)
         {

@@ -41,18 +41,8 @@ internal static partial class MatMul
     /// <summary><see cref="MultiplyRows(ReadOnlySpan{float}, int, WeightMatrix, int, int, Span{float}, int)"/> with a chosen int8 kernel (tests compare them).</summary>
     internal static unsafe void MultiplyRows(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads, Int8Kernel int8Kernel)
     {
+        if (!PlanProduct(x, n, w, rowStart, rowCount, y, maxThreads, out int firstPanel, out int panels, out int threads)) return;
         int k = w.Cols;
-        if (x.Length < (long)n * k) throw new ArgumentException($"x has {x.Length} elements, expected {n}×{k}.", nameof(x));
-        if (y.Length < (long)n * rowCount) throw new ArgumentException($"y has {y.Length} elements, expected {n}×{rowCount}.", nameof(y));
-        if (rowStart < 0 || rowCount < 0 || rowStart + rowCount > w.Rows) throw new ArgumentOutOfRangeException(nameof(rowCount));
-        if (n == 0 || rowCount == 0) return;
-
-        // Panels covering the requested rows; outputs outside [rowStart, rowStart + rowCount) are computed into a
-        // scratch tile and dropped.
-        int firstPanel = rowStart / Nr, lastPanel = (rowStart + rowCount - 1) / Nr;
-        int panels = lastPanel - firstPanel + 1;
-        long work = (long)n * rowCount * k;
-        int threads = (int)Math.Clamp(Math.Min(maxThreads, work / MinWorkPerThread), 1, panels);
 
         fixed (float* px = x)
         fixed (float* py = y)
@@ -70,6 +60,27 @@ internal static partial class MatMul
                 default: Run<Simd128, Vector128<float>>(args, panels, threads); break;
             }
         }
+    }
+
+    /// <summary>
+    /// Checks a product's arguments (the managed and the generated kernels share them) and plans it: the panels covering
+    /// the requested rows (outputs outside <c>[rowStart, rowStart + rowCount)</c> are computed into a scratch tile and
+    /// dropped) and the threads the work is worth. False when there is nothing to compute.
+    /// </summary>
+    private static bool PlanProduct(ReadOnlySpan<float> x, int n, WeightMatrix w, int rowStart, int rowCount, Span<float> y, int maxThreads,
+        out int firstPanel, out int panels, out int threads)
+    {
+        int k = w.Cols;
+        if (x.Length < (long)n * k) throw new ArgumentException($"x has {x.Length} elements, expected {n}×{k}.", nameof(x));
+        if (y.Length < (long)n * rowCount) throw new ArgumentException($"y has {y.Length} elements, expected {n}×{rowCount}.", nameof(y));
+        if (rowStart < 0 || rowCount < 0 || rowStart + rowCount > w.Rows) throw new ArgumentOutOfRangeException(nameof(rowCount));
+        firstPanel = panels = threads = 0;
+        if (n == 0 || rowCount == 0) return false;
+        firstPanel = rowStart / Nr;
+        panels = (rowStart + rowCount - 1) / Nr - firstPanel + 1;
+        long work = (long)n * rowCount * k;
+        threads = (int)Math.Clamp(Math.Min(maxThreads, work / MinWorkPerThread), 1, panels);
+        return true;
     }
 
     private static unsafe void Run<TSimd, TVec>(in Product args, int panels, int threads)
