@@ -148,29 +148,8 @@ internal static partial class MatMul
         }
 
         /// <summary><c>y = wScale · (xScale · acc + xMin · Σw) + b</c> for the panel's outputs inside the requested rows.</summary>
-        private void Store(int* acc, int row, int panel)
-        {
-            float xScale = ranges[2 * row], xMin = ranges[2 * row + 1];
-            int col = panel * Nr - rowStart, o = panel * Nr;
-            float* dst = y + (long)row * rowCount + col;
-            if (col >= 0 && col + Nr <= rowCount && Vector512.IsHardwareAccelerated)
-            {
-                Vector512<float> vs = Vector512.Create(xScale), vm = Vector512.Create(xMin);
-                for (int h = 0; h < Nr; h += 16)
-                {
-                    Vector512<float> v = Vector512.Load(scales + o + h) *
-                        (vs * Vector512.ConvertToSingle(Vector512.Load(acc + h)) + vm * Vector512.ConvertToSingle(Vector512.Load(sums + o + h)));
-                    if (bias != null) v += Vector512.Load(bias + o + h);
-                    v.Store(dst + h);
-                }
-                return;
-            }
-            for (int j = Math.Max(0, -col); j < Math.Min(Nr, rowCount - col); j++)
-            {
-                float v = scales[o + j] * (xScale * acc[j] + xMin * sums[o + j]);
-                dst[j] = bias != null ? v + bias[o + j] : v;
-            }
-        }
+        private void Store(int* acc, int row, int panel) =>
+            StoreInt8(acc, ranges[2 * row], ranges[2 * row + 1], scales, sums, bias, y, rowStart, rowCount, row, panel);
     }
 
     /// <summary>Four lanes of 32 outputs: <c>acc[l · 32 + j] = Σ_k a_l[k] · panel_l[k, j]</c> with AVX-VNNI.</summary>
@@ -322,6 +301,34 @@ internal static partial class MatMul
             sbyte* p = b + (long)g * GroupBytes;
             for (int j = 0; j < Nr; j++)
                 for (int t = 0; t < 4; t++) acc[j] += a[4 * g + t] * p[4 * j + t];
+        }
+    }
+
+    /// <summary>
+    /// The int8 epilogue every int8 kernel (managed, <c>vpdpbusd zmm</c>, AMX) ends with, one code for all so their results
+    /// are the same bits: <c>y = wScale · (xScale · acc + xMin · Σw) + b</c> for the panel's outputs inside the requested rows.
+    /// </summary>
+    internal static unsafe void StoreInt8(int* acc, float xScale, float xMin, float* scales, int* sums, float* bias, float* y,
+        int rowStart, int rowCount, int row, int panel)
+    {
+        int col = panel * Nr - rowStart, o = panel * Nr;
+        float* dst = y + (long)row * rowCount + col;
+        if (col >= 0 && col + Nr <= rowCount && Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> vs = Vector512.Create(xScale), vm = Vector512.Create(xMin);
+            for (int h = 0; h < Nr; h += 16)
+            {
+                Vector512<float> v = Vector512.Load(scales + o + h) *
+                    (vs * Vector512.ConvertToSingle(Vector512.Load(acc + h)) + vm * Vector512.ConvertToSingle(Vector512.Load(sums + o + h)));
+                if (bias != null) v += Vector512.Load(bias + o + h);
+                v.Store(dst + h);
+            }
+            return;
+        }
+        for (int j = Math.Max(0, -col); j < Math.Min(Nr, rowCount - col); j++)
+        {
+            float v = scales[o + j] * (xScale * acc[j] + xMin * sums[o + j]);
+            dst[j] = bias != null ? v + bias[o + j] : v;
         }
     }
 }

@@ -100,29 +100,8 @@ internal static partial class MatMul
         }
 
         /// <summary>The managed int8 path's epilogue, operation for operation: <c>y = wScale · (xScale · acc + xMin · Σw) + b</c>.</summary>
-        internal void Store(int* acc, int row, int panel)
-        {
-            float xScale = ranges[2 * row], xMin = ranges[2 * row + 1];
-            int col = panel * Nr - rowStart, o = panel * Nr;
-            float* dst = y + (long)row * rowCount + col;
-            if (col >= 0 && col + Nr <= rowCount && Vector512.IsHardwareAccelerated)
-            {
-                Vector512<float> vs = Vector512.Create(xScale), vm = Vector512.Create(xMin);
-                for (int h = 0; h < Nr; h += 16)
-                {
-                    Vector512<float> v = Vector512.Load(scales + o + h) *
-                        (vs * Vector512.ConvertToSingle(Vector512.Load(acc + h)) + vm * Vector512.ConvertToSingle(Vector512.Load(sums + o + h)));
-                    if (bias != null) v += Vector512.Load(bias + o + h);
-                    v.Store(dst + h);
-                }
-                return;
-            }
-            for (int j = Math.Max(0, -col); j < Math.Min(Nr, rowCount - col); j++)
-            {
-                float v = scales[o + j] * (xScale * acc[j] + xMin * sums[o + j]);
-                dst[j] = bias != null ? v + bias[o + j] : v;
-            }
-        }
+        internal void Store(int* acc, int row, int panel) =>
+            StoreInt8(acc, ranges[2 * row], ranges[2 * row + 1], scales, sums, bias, y, rowStart, rowCount, row, panel);
     }
 
     private static unsafe void MultiplyBf16Jit(float* x, int n, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel, int panels, int threads)
