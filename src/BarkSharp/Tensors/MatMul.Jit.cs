@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using BarkSharp.Tensors.Jit;
 
@@ -146,7 +147,7 @@ internal static partial class MatMul
         for (; i < source.Length; i++) destination[i] = WeightMatrix.ToBFloat16(source[i]);
     }
 
-    /// <summary>Panels × blocks of up to 12 rows through the generated bf16 kernel; outputs un-interleaved, bias added.</summary>
+    /// <summary>Panels × blocks of up to 12 rows through the generated bf16 kernel; bias added.</summary>
     private readonly unsafe struct Bf16Job(ushort* a, int n, int k, ushort* packed, float* bias, int rowStart, int rowCount, float* y, int firstPanel) : IRangeJob
     {
         public void Run(int p0, int p1)
@@ -156,6 +157,7 @@ internal static partial class MatMul
             args.Lda = 2L * k;
             args.Groups = k / 2;
             args.C = acc;
+            args.Ldb = 2 * Nr;
             int p = p0;
             if (n == 1 && JitKernels.WideBf16Decode)
             {
@@ -183,16 +185,14 @@ internal static partial class MatMul
             }
         }
 
-        /// <summary>One row of a panel's tile to its outputs: un-interleaved, clipped to the requested rows, bias added.</summary>
+        /// <summary>One row of a panel's tile to its outputs: clipped to the requested rows, bias added.</summary>
         private void Unpack(float* t, int row, int panel)
         {
             int col = panel * Nr - rowStart, j0 = Math.Max(0, -col), j1 = Math.Min(Nr, rowCount - col), o = panel * Nr;
-            float* dst = y + (long)row * rowCount + col;
-            for (int j = j0; j < j1; j++)
-            {
-                float v = t[PanelKernels.Bf16Column(j)];
-                dst[j] = bias != null ? v + bias[o + j] : v;
-            }
+            var sums = new ReadOnlySpan<float>(t + j0, j1 - j0);
+            var dst = new Span<float>(y + (long)row * rowCount + col + j0, j1 - j0);
+            if (bias != null) TensorPrimitives.Add(sums, new ReadOnlySpan<float>(bias + o + j0, j1 - j0), dst);
+            else sums.CopyTo(dst);
         }
     }
 }

@@ -20,6 +20,11 @@ internal unsafe struct PanelKernelArgs
     public void* C;
     /// <summary>The bf16 decode kernel only (<see cref="PanelKernels.GenerateBf16Decode"/>): bytes from one panel to the next.</summary>
     public long PanelBytes;
+    /// <summary>
+    /// The bf16 panel kernels only: bytes from one 32-element row of <see cref="B"/> to the next (64 for a packed weight
+    /// panel; a key or value cache's row pitch in attention).
+    /// </summary>
+    public long Ldb;
 }
 
 /// <summary>
@@ -31,26 +36,20 @@ internal unsafe struct PanelKernelArgs
 /// 4 s8, the packed int8 layout) in two zmm; each row's four u8 broadcast (<c>vpbroadcastd</c>) and multiplied with
 /// <c>vpdpbusd</c>: 16 outputs × 4 byte products per instruction, summed exactly in int32.</item>
 /// <item><b>bf16</b> (<see cref="JitKernelKind.Bf16Avx512"/>): per pair of inputs, the panel's two 32-element bf16 rows
-/// (the ordinary packed layout, no second copy) interleaved into input pairs with <c>vpunpcklwd</c>/<c>vpunpckhwd</c>
-/// (per 128-bit lane: outputs 8L..8L+3 in the first register, 8L+4..8L+7 in the second, see
-/// <see cref="Bf16Column"/>); each row's two bf16 activations broadcast and multiplied with <c>vdpbf16ps</c>. Each
+/// (the ordinary packed layout, no second copy; rows <see cref="PanelKernelArgs.Ldb"/> bytes apart, so attention runs
+/// the same kernel over a key or value cache in place) interleaved into input pairs with <c>vpunpcklwd</c>/<c>vpunpckhwd</c>
+/// (per 128-bit lane: outputs 8L..8L+3 in the first register, 8L+4..8L+7 in the second, put back in output order by
+/// <see cref="StoreBf16Row"/>'s four lane shuffles when stored); each row's two bf16 activations broadcast and multiplied with <c>vdpbf16ps</c>. Each
 /// output is one chain: <c>acc ← acc + (a[2g+1]·w[2g+1] + a[2g]·w[2g])</c> for g = 0, 1, … in order (the products of
 /// two bf16 are exact in f32), the same for every row count, thread count and batch.</item>
 /// </list>
 /// Calling convention: System V (argument in rdi) or Windows x64 (rcx, and xmm6–15 saved and restored); only
-/// caller-saved general registers are written.
+/// caller-saved general registers are written, and rsi (the bf16 kernels' row pitch), saved on the stack and restored.
 /// </summary>
 internal static class PanelKernels
 {
     /// <summary>Most activation rows per call.</summary>
     public const int MaxRows = 12;
-
-    /// <summary>Position in the bf16 kernel's output tile of panel output <paramref name="j"/> (0–31).</summary>
-    public static int Bf16Column(int j)
-    {
-        int lane = j / 8, i = j % 8;
-        return i < 4 ? 4 * lane + i : 16 + 4 * lane + i - 4;
-    }
 
     /// <summary>Assembles the kernel for <paramref name="rows"/> rows.</summary>
     public static byte[] Generate(JitKernelKind kind, int rows, bool windowsAbi)
@@ -67,7 +66,9 @@ internal static class PanelKernels
         var bases = new[] { r8, r10, r11, rcx };
         var a = new Assembler(64);
 
-        // Prologue: rax = &args, saved on the stack for the epilogue.
+        // Prologue: rax = &args, saved on the stack for the epilogue (bf16: above rsi, kept for Windows).
+        bool bf16 = kind == JitKernelKind.Bf16Avx512;
+        if (bf16) a.push(rsi);
         a.mov(rax, windowsAbi ? rcx : rdi);
         a.push(rax);
         if (windowsAbi)
@@ -78,6 +79,7 @@ internal static class PanelKernels
         a.mov(r8, __qword_ptr[rax]);         // row 0
         a.mov(r9, __qword_ptr[rax + 8]);     // lda
         a.mov(rdx, __qword_ptr[rax + 16]);   // panel
+        if (bf16) a.mov(rsi, __qword_ptr[rax + 48]);   // bf16: bytes between panel rows
         // Rows 3t..3t+2 address off base t at 0, lda, 2·lda.
         for (int t = 1; t * 3 < rows; t++)
         {
@@ -98,7 +100,7 @@ internal static class PanelKernels
         else
         {
             a.vmovdqu16(zmm24, __zmmword_ptr[rdx]);        // input 2g: 32 outputs
-            a.vmovdqu16(zmm25, __zmmword_ptr[rdx + 64]);   // input 2g + 1
+            a.vmovdqu16(zmm25, __zmmword_ptr[rdx + rsi]);  // input 2g + 1
             a.vpunpcklwd(zmm30, zmm24, zmm25);
             a.vpunpckhwd(zmm31, zmm24, zmm25);
         }
@@ -120,7 +122,8 @@ internal static class PanelKernels
             }
         }
         for (int t = 0; t * 3 < rows; t++) a.add(bases[t], 4);
-        a.add(rdx, 128);
+        if (bf16) a.lea(rdx, __[rdx + rsi * 2]);
+        else a.add(rdx, 128);
         a.dec(rax);
         a.jnz(loop);
         a.Label(ref done);
@@ -130,6 +133,11 @@ internal static class PanelKernels
         a.mov(rax, __qword_ptr[rax + 32]);
         for (int r = 0; r < rows; r++)
         {
+            if (bf16)
+            {
+                StoreBf16Row(a, zmm[2 * r], zmm[2 * r + 1], __zmmword_ptr[rax + 128 * r], __zmmword_ptr[rax + 128 * r + 64]);
+                continue;
+            }
             a.vmovdqu32(__zmmword_ptr[rax + 128 * r], zmm[2 * r]);
             a.vmovdqu32(__zmmword_ptr[rax + 128 * r + 64], zmm[2 * r + 1]);
         }
@@ -139,6 +147,7 @@ internal static class PanelKernels
             a.add(rsp, 160);
         }
         a.pop(rax);
+        if (bf16) a.pop(rsi);
         a.vzeroupper();
         a.ret();
         return Assemble(a);
@@ -152,7 +161,7 @@ internal static class PanelKernels
     /// (<see cref="PanelKernelArgs.PanelBytes"/> apart) per call, so four weight streams are in flight. Per panel and
     /// output it issues exactly the <see cref="JitKernelKind.Bf16Avx512"/> kernel's instruction chain (the same
     /// interleave, the same <c>vdpbf16ps</c> operands, pairs in order): the bits equal the prefill kernel's. Output:
-    /// 128 bytes per panel in <see cref="Bf16Column"/> order. Registers: accumulators zmm0–3 and zmm16–19, loads
+    /// 128 bytes per panel in output order. Registers: accumulators zmm0–3 and zmm16–19, loads
     /// zmm20–27, interleaved pairs zmm28–29, activation zmm30 (none of Windows' saved xmm6–15).
     /// </summary>
     public static byte[] GenerateBf16Decode(bool windowsAbi)
@@ -195,14 +204,25 @@ internal static class PanelKernels
         a.jnz(loop);
         a.Label(ref done);
         a.mov(rax, __qword_ptr[rax + 32]);
-        for (int q = 0; q < panels; q++)
-        {
-            a.vmovdqu32(__zmmword_ptr[rax + 128 * q], acc[2 * q]);
-            a.vmovdqu32(__zmmword_ptr[rax + 128 * q + 64], acc[2 * q + 1]);
-        }
+        for (int q = 0; q < panels; q++) StoreBf16Row(a, acc[2 * q], acc[2 * q + 1], __zmmword_ptr[rax + 128 * q], __zmmword_ptr[rax + 128 * q + 64]);
         a.vzeroupper();
         a.ret();
         return Assemble(a);
+    }
+
+    /// <summary>
+    /// Stores a bf16 tile row's 32 sums in output order. The accumulators hold, per 128-bit lane L, outputs 8L..8L+3
+    /// (<paramref name="first"/>) and 8L+4..8L+7 (<paramref name="second"/>); four <c>vshuff32x4</c> (zmm26, zmm27 as
+    /// temporaries) interleave the lanes: outputs 0–15 are lanes (first 0, second 0, first 1, second 1), 16–31 lanes 2 and 3.
+    /// </summary>
+    private static void StoreBf16Row(Assembler a, AssemblerRegisterZMM first, AssemblerRegisterZMM second, AssemblerMemoryOperand low, AssemblerMemoryOperand high)
+    {
+        a.vshuff32x4(zmm26, first, second, 0x44);   // first.L0, first.L1, second.L0, second.L1
+        a.vshuff32x4(zmm26, zmm26, zmm26, 0xD8);    // first.L0, second.L0, first.L1, second.L1
+        a.vshuff32x4(zmm27, first, second, 0xEE);   // first.L2, first.L3, second.L2, second.L3
+        a.vshuff32x4(zmm27, zmm27, zmm27, 0xD8);
+        a.vmovdqu32(low, zmm26);
+        a.vmovdqu32(high, zmm27);
     }
 
     /// <summary>
