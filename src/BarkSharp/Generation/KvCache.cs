@@ -98,6 +98,11 @@ internal sealed class KvCache
         where T : unmanaged
         where TElement : struct, IKvElement<T>
     {
+        if (typeof(T) == typeof(ushort))
+        {
+            WriteBFloat16(sequence, layer, position, keys, values, rowStride, count);
+            return;
+        }
         int width = Heads * HeadDim;
         Span<T> kCache = Keys<T>(sequence, layer);                         // [heads, hd, stride] (transposed)
         Span<T> vCache = Values<T>(sequence, layer);                       // [heads, stride, hd]
@@ -119,6 +124,39 @@ internal sealed class KvCache
                 Span<T> dst = vCache.Slice((head * Stride + position + t) * HeadDim, HeadDim);
                 for (int d = 0; d < src.Length; d++) dst[d] = TElement.FromSingle(src[d]);
             }
+    }
+
+    /// <summary>
+    /// <see cref="Write{T, TElement}"/> into a bfloat16 cache, the same bits (<see cref="MatMul.RoundToBFloat16"/> rounds
+    /// as <see cref="KvBFloat16.FromSingle"/>) with the rounding vectorized: 16 positions' keys rounded row by row, then
+    /// stored transposed; each head's values rounded straight into place.
+    /// </summary>
+    private void WriteBFloat16(int sequence, int layer, int position, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, int rowStride, int count)
+    {
+        int width = Heads * HeadDim;
+        Span<ushort> kCache = Keys<ushort>(sequence, layer);               // [heads, hd, stride] (transposed)
+        Span<ushort> vCache = Values<ushort>(sequence, layer);             // [heads, stride, hd]
+        ushort[] rounded = System.Buffers.ArrayPool<ushort>.Shared.Rent(16 * width);
+        try
+        {
+            for (int t0 = 0; t0 < count; t0 += 16)
+            {
+                int block = Math.Min(16, count - t0);
+                for (int t = 0; t < block; t++) MatMul.RoundToBFloat16(keys.Slice((t0 + t) * rowStride, width), rounded.AsSpan(t * width, width));
+                for (int e = 0; e < width; e++)
+                {
+                    Span<ushort> dst = kCache.Slice(e * Stride + position + t0, block);
+                    for (int t = 0; t < block; t++) dst[t] = rounded[t * width + e];
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<ushort>.Shared.Return(rounded);
+        }
+        for (int t = 0; t < count; t++)
+            for (int head = 0; head < Heads; head++)
+                MatMul.RoundToBFloat16(values.Slice(t * rowStride + head * HeadDim, HeadDim), vCache.Slice((head * Stride + position + t) * HeadDim, HeadDim));
     }
 
     /// <summary>Copies the cached keys of one sequence and layer out as float32 <c>[heads, Length, headDim]</c> (Transformers' layout).</summary>
