@@ -196,6 +196,50 @@ if (args.Length > 0 && args[0] == "gelu")
     }
     return 0;
 }
+if (args.Length > 0 && args[0] == "models")
+{
+    // bark-small's fine pass (1024 frames, non-causal) and a coarse-window prefill (`--rows N` positions, default 608: the
+    // bench's average window), whole models on random weights, alternating in one process: f32, bf16 with float32
+    // attention over the bf16 cache, bf16 with bf16 attention (vdpbf16ps). `--threads N`, `--reps N` (5).
+    int ti = Array.IndexOf(args, "--threads"), ri = Array.IndexOf(args, "--reps"), ni = Array.IndexOf(args, "--rows");
+    int threads = ti > 0 ? int.Parse(args[ti + 1]) : Environment.ProcessorCount, reps = ri > 0 ? int.Parse(args[ri + 1]) : 5;
+    int rows = ni > 0 ? int.Parse(args[ni + 1]) : 608;
+    var config = BarkSharp.Diagnostics.BarkBenchmark.ShapeConfig("bark-small");
+    var types = new[] { BarkSharp.Tensors.WeightType.Float32, BarkSharp.Tensors.WeightType.BFloat16, BarkSharp.Tensors.WeightType.BFloat16 };
+    string[] names = ["f32", "bf16, f32 attention", "bf16, bf16 attention"];
+    var fine = types.Select(t => BarkSharp.Models.BarkFineModel.CreateRandom(config.FineAcousticsConfig, 3, t)).ToArray();
+    var coarse = types.Select(t => BarkSharp.Models.BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, 2, t)).ToArray();
+    var rng = new Random(1);
+    int[] codes = [.. Enumerable.Range(0, 1024 * 8).Select(_ => rng.Next(1024))];
+    int[] ids = [.. Enumerable.Range(0, rows).Select(_ => rng.Next(12_096))];
+    var fineTimes = names.Select(_ => new List<double>()).ToArray();
+    var coarseTimes = names.Select(_ => new List<double>()).ToArray();
+    var logits = new float[1024 * 1056];
+    Console.WriteLine($"{BarkSharp.Diagnostics.MachineProbe.CpuName()}, {threads} thread(s); {BarkSharp.Diagnostics.MachineProbe.GeneratedKernels}");
+    for (int rep = 0; rep <= reps; rep++)
+        for (int c = 0; c < names.Length; c++)
+        {
+            BarkSharp.Tensors.Jit.JitKernels.Bf16Attention = c == 2;
+            fine[c].MaxThreads = coarse[c].MaxThreads = threads;
+            var ws = fine[c].CreateWorkspace();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            fine[c].Forward(2, codes, 1, ws, logits, 1024);
+            double tf = sw.Elapsed.TotalMilliseconds;
+            var cache = coarse[c].CreateCache(1);
+            var cws = coarse[c].CreateWorkspace();
+            sw.Restart();
+            coarse[c].Forward(ids, 1, cache, cws, logits, lastPositionOnly: true);
+            double tc = sw.Elapsed.TotalMilliseconds;
+            if (rep == 0) continue;   // warm-up
+            fineTimes[c].Add(tf);
+            coarseTimes[c].Add(tc);
+        }
+    double Median(List<double> t) => t.Order().ElementAt(t.Count / 2);
+    for (int c = 0; c < names.Length; c++)
+        Console.WriteLine($"{names[c],-22} fine pass {Median(fineTimes[c]),7:F1} ms ({Median(fineTimes[0]) / Median(fineTimes[c]):F2}× f32)   " +
+                          $"coarse {rows}-position prefill {Median(coarseTimes[c]),7:F1} ms ({Median(coarseTimes[0]) / Median(coarseTimes[c]):F2}× f32)");
+    return 0;
+}
 if (args.Length > 0 && args[0] == "jit")
 {
     // The generated kernels against the managed ones in one process, alternating rounds: one bark-small layer's
@@ -300,6 +344,28 @@ if (args.Length > 0 && args[0] == "attention")
     double flops = 2.0 * 2 * 12 * 64 * (fineAttention ? (double)n * n : n * (n + 1) / 2.0);
     double peak = BarkSharp.Diagnostics.MachineProbe.FmaGflops(threads);
     Console.WriteLine($"{BarkSharp.Diagnostics.MachineProbe.CpuName()}, {threads} thread(s), FMA peak {peak:F0} GFLOP/s, {(fineAttention ? "non-causal" : "causal")} {n} positions");
+    if (args.Contains("bf16"))
+    {
+        // `attention [fine] bf16`: over a bfloat16 cache, the float32 kernel (widening) alternating with the bf16 one (vdpbf16ps).
+        ushort[] k16 = [.. keys.Select(BarkSharp.Tensors.WeightMatrix.ToBFloat16)], v16 = [.. values.Select(BarkSharp.Tensors.WeightMatrix.ToBFloat16)];
+        var widening = new List<double>();
+        var dot = new List<double>();
+        for (int rep = 0; rep < reps; rep++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            BarkSharp.Tensors.Attention.Forward<ushort, BarkSharp.Tensors.KvBFloat16>(x, 3 * h, k16, v16, kvStride, 12, 64, 0, n, !fineAttention, default, y, scratch, threads);
+            widening.Add(sw.Elapsed.TotalMilliseconds);
+            sw.Restart();
+            BarkSharp.Tensors.Attention.ForwardBf16(x, 3 * h, k16, v16, kvStride, 12, 64, 0, n, !fineAttention, default, y, threads);
+            dot.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        foreach ((string name, List<double> t) in new[] { ("bf16 cache, f32 arithmetic", widening), ("bf16 cache, vdpbf16ps", dot) })
+        {
+            t.Sort();
+            Console.WriteLine($"{name}: median {t[t.Count / 2]:F1} ms, {flops / t[t.Count / 2] / 1e6:F0} GFLOP/s (min {t[0]:F1} ms)");
+        }
+        return 0;
+    }
     var times = new List<double>();
     for (int rep = 0; rep < reps; rep++)
     {

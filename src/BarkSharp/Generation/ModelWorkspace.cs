@@ -39,10 +39,10 @@ internal sealed class ModelWorkspace
     private KvCache? _scratchCache;
 
     /// <summary>A one-layer cache of exactly <paramref name="capacity"/> positions for non-causal forwards, reused across calls.</summary>
-    internal KvCache LayerScratchCache(int batch, int heads, int headDim, int capacity)
+    internal KvCache LayerScratchCache(int batch, int heads, int headDim, int capacity, KvCacheType type = KvCacheType.Float32)
     {
-        if (_scratchCache is null || _scratchCache.Batch != batch || _scratchCache.Capacity != capacity)
-            _scratchCache = new KvCache(batch, 1, heads, headDim, capacity);
+        if (_scratchCache is null || _scratchCache.Batch != batch || _scratchCache.Capacity != capacity || _scratchCache.Type != type)
+            _scratchCache = new KvCache(batch, 1, heads, headDim, capacity, type);
         return _scratchCache;
     }
 

@@ -119,6 +119,13 @@ internal sealed class BarkBlock
     }
 
     /// <summary>
+    /// Whether attention runs in bf16 arithmetic (<see cref="Attention.ForwardBf16"/>): bf16 weights, a
+    /// <paramref name="cache"/> of bfloat16 and a CPU with AVX512-BF16 and generated kernels on.
+    /// </summary>
+    public bool AttendsInBf16(KvCacheType cache) =>
+        cache == KvCacheType.BFloat16 && AttProj.Type == WeightType.BFloat16 && Attention.Bf16Supported(_config.HeadDim);
+
+    /// <summary>
     /// Appends each sequence's new keys and values (columns <c>[H, 3H)</c> of <paramref name="qkv"/>) to the cache as
     /// <typeparamref name="TElement"/>, then attends its queries over positions <c>[0, past + T)</c>.
     /// </summary>
@@ -128,10 +135,19 @@ internal sealed class BarkBlock
         where TElement : struct, IKvElement<T>
     {
         int h = _config.HiddenSize, total = past + seqLen;
+        bool bf16 = AttendsInBf16(cache.Type);
         for (int b = 0; b < batch; b++)
         {
             ReadOnlySpan<float> rows = qkv.Slice(b * seqLen * 3 * h, seqLen * 3 * h);              // [T, 3H]: q | k | v
             cache.Write<T, TElement>(b, layer, past, rows[h..], rows[(2 * h)..], 3 * h, seqLen);
+            if (bf16)
+            {
+                Attention.ForwardBf16(rows, 3 * h, cache.Keys<ushort>(b, layer), cache.Values<ushort>(b, layer), cache.Stride,
+                    _config.NumHeads, _config.HeadDim, past, seqLen, _causal,
+                    keyMask.IsEmpty ? default : keyMask.Slice(b * cache.Capacity, total),
+                    attn.Slice(b * seqLen * h, seqLen * h), threads);                              // [T, H]
+                continue;
+            }
             Attention.Forward<T, TElement>(rows, 3 * h, cache.Keys<T>(b, layer), cache.Values<T>(b, layer), cache.Stride,
                 _config.NumHeads, _config.HeadDim, past, seqLen, _causal,
                 keyMask.IsEmpty ? default : keyMask.Slice(b * cache.Capacity, total),

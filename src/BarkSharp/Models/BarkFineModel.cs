@@ -137,8 +137,10 @@ internal sealed class BarkFineModel : IThreadedModel
             }
         }
 
-        // Non-causal: each layer attends over this call's frames only, so one layer's worth of keys/values is reused.
-        KvCache cache = workspace.LayerScratchCache(batch, Config.NumHeads, Config.HeadDim, seqLen);
+        // Non-causal: each layer attends over this call's frames only, so one layer's worth of keys/values is reused
+        // (float32; bfloat16 where bf16 weights attend in bf16 arithmetic).
+        KvCacheType cacheType = _layers[0].AttendsInBf16(KvCacheType.BFloat16) ? KvCacheType.BFloat16 : KvCacheType.Float32;
+        KvCache cache = workspace.LayerScratchCache(batch, Config.NumHeads, Config.HeadDim, seqLen, cacheType);
         for (int i = 0; i < _layers.Length; i++)
             _layers[i].Forward(x, batch, seqLen, cache, 0, 0, default, workspace, MaxThreads);
 

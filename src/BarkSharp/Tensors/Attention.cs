@@ -15,7 +15,7 @@ namespace BarkSharp.Tensors;
 /// one kernel body, generic over the element, widens them in registers as it loads them, so a 16-bit cache streams
 /// half the bytes and gives the same bits as a float32 cache holding the same (rounded) values.
 /// </summary>
-internal static class Attention
+internal static partial class Attention
 {
     /// <summary>Runs attention for one sequence.</summary>
     /// <param name="q">Queries: row <c>t</c> starts at <c>t · qStride</c>, head <c>h</c> at column <c>h · headDim</c>.</param>

@@ -105,7 +105,8 @@ internal static unsafe class JitKernels
         if (!_enabled) return "off (managed kernels)";
         JitKernelKind int8 = KindFor(WeightType.Int8), bf16 = KindFor(WeightType.BFloat16);
         string note = AmxNote;
-        return $"int8: {Name(int8)}, bf16: {Name(bf16)}" + (note.Length > 0 ? $" ({note})" : "");
+        string attention = bf16 != JitKernelKind.None && Attention.Bf16Supported(64) ? ", bf16 attention: vdpbf16ps zmm (generated)" : "";
+        return $"int8: {Name(int8)}, bf16: {Name(bf16)}{attention}" + (note.Length > 0 ? $" ({note})" : "");
 
         static string Name(JitKernelKind kind) => kind switch
         {
@@ -164,6 +165,13 @@ internal static unsafe class JitKernels
 
     /// <summary>Whether one-row bf16 products take <see cref="Bf16Decode"/> (default; false: one panel per call, for A/B benchmarks and tests).</summary>
     public static bool WideBf16Decode { get; set; } = true;
+
+    /// <summary>
+    /// Whether models with bf16 weights attend in bf16 arithmetic (<see cref="Attention.ForwardBf16"/>) where the CPU
+    /// has AVX512-BF16 (default; false, or <c>BARKSHARP_BF16_ATTENTION=0</c>: float32 arithmetic over the same
+    /// bfloat16 cache, for A/B benchmarks and accuracy tests).
+    /// </summary>
+    public static bool Bf16Attention { get; set; } = Environment.GetEnvironmentVariable("BARKSHARP_BF16_ATTENTION") != "0";
 
     private static readonly ConcurrentDictionary<(JitKernelKind, int), nint> AmxCode = new();
 
