@@ -8,7 +8,7 @@ namespace BarkSharp.Tensors;
 /// <c>bias_ih_lk</c>, <c>bias_hh_lk</c>; gate rows in PyTorch order i, f, g, o), repacked in panels of
 /// <see cref="Units"/> hidden units: panel <c>p</c> holds the 4·32 gate rows of units <c>32p … 32p + 31</c>, gate-major
 /// (i, f, g, o), so one thread computes all four gates of its units and applies the cell update itself. The input
-/// projection is a 1×1 convolution over all steps (rows in panel order, bias <c>b_ih + b_hh</c>); the recurrent
+/// projection is one <see cref="MatMul"/> product over all steps (rows in panel order, bias <c>b_ih + b_hh</c>); the recurrent
 /// weight is stored column-major per panel, <c>[panel, H, 128]</c>, so that a step streams each panel once with
 /// vector loads along its rows. Units past <c>H</c> in the last panel have zero weights and are never stored.
 /// </summary>
@@ -20,7 +20,7 @@ internal sealed class LstmLayerWeight
     /// <summary>Gate rows per panel.</summary>
     internal const int PanelRows = 4 * Units;
 
-    private LstmLayerWeight(Conv1dWeight input, float[] recurrent, int inputSize, int hiddenSize)
+    private LstmLayerWeight(WeightMatrix input, float[] recurrent, int inputSize, int hiddenSize)
     {
         Input = input;
         Recurrent = recurrent;
@@ -37,8 +37,8 @@ internal sealed class LstmLayerWeight
     /// <summary>Panels of <see cref="Units"/> hidden units.</summary>
     internal int Panels => (HiddenSize + Units - 1) / Units;
 
-    /// <summary><c>W_ih</c> as a <c>[Panels·128, In, 1]</c> convolution (rows in panel order) with bias <c>b_ih + b_hh</c>.</summary>
-    internal Conv1dWeight Input { get; }
+    /// <summary><c>W_ih</c> <c>[Panels·128, In]</c> (rows in panel order) with bias <c>b_ih + b_hh</c>.</summary>
+    internal WeightMatrix Input { get; }
 
     /// <summary><c>W_hh</c> as <c>[Panels, H, 128]</c>: <c>R[p, c, q·32 + u] = W_hh[q·H + 32p + u, c]</c>.</summary>
     internal float[] Recurrent { get; }
@@ -76,7 +76,7 @@ internal sealed class LstmLayerWeight
             for (int c = 0; c < hiddenSize; c++)
                 recurrent[((long)panel * hiddenSize + c) * PanelRows + q] = weightHh[(long)r * hiddenSize + c];
         }
-        return new LstmLayerWeight(Conv1dWeight.FromTorch(input, rows, inputSize, 1, bias), recurrent, inputSize, hiddenSize);
+        return new LstmLayerWeight(WeightMatrix.FromFloat32(input, rows, inputSize, bias), recurrent, inputSize, hiddenSize);
     }
 }
 
@@ -84,11 +84,11 @@ internal sealed class LstmLayerWeight
 /// One LSTM layer over a whole sequence with zero initial state, on channel-major activations (the layout of the
 /// convolutions around it): <c>i, f, g, o = σ, σ, tanh, σ(W_ih·x_t + b_ih + b_hh + W_hh·h_{t−1})</c>,
 /// <c>c_t = f·c_{t−1} + i·g</c>, <c>h_t = o·tanh(c_t)</c>. The input projections of all steps are one
-/// multithreaded convolution. The recurrence runs panel by panel (<see cref="LstmLayerWeight"/>): each gate row is
+/// multithreaded GEMM. The recurrence runs panel by panel (<see cref="LstmLayerWeight"/>): each gate row is
 /// its input projection followed by one fused-multiply-add chain over <c>h_{t−1}</c> in column order, then the gate
 /// functions (<see cref="Exp"/>-based σ and tanh, lane-wise) and the cell update, fused in registers. The threads
-/// claim the panels of a step in turn and wait only for the previous step to be complete, so no thread ever waits
-/// for work nobody has claimed; every panel is computed by the same code whichever thread takes it, so the result
+/// claim the panels of a step (their own share first) and wait only for the previous step to be complete, so no
+/// thread ever waits for work nobody has claimed, even when the threads do not all run at once; every panel is computed by the same code whichever thread takes it, so the result
 /// depends neither on the thread count nor on the vector width.
 /// </summary>
 internal static class Lstm
@@ -106,73 +106,75 @@ internal static class Lstm
         cancellationToken.ThrowIfCancellationRequested();
         if (steps == 0) return;
 
-        // All input projections at once: g[rows, T], then step-major gT[T, rows] so that a step reads its panel's
-        // 128 gate inputs with vector loads.
-        float[] g = GC.AllocateUninitializedArray<float>(checked(steps * rows));
+        // All input projections at once, one GEMM into step-major gT[T, rows], so that a step reads its panel's 128
+        // gate inputs with vector loads; the hidden states are kept step-major too and transposed at the end.
+        float[] xT = GC.AllocateUninitializedArray<float>(checked(steps * w.InputSize));
         float[] gT = GC.AllocateUninitializedArray<float>(checked(steps * rows));
         float[] states = GC.AllocateUninitializedArray<float>(checked(steps * width));   // h_t, step-major [T, width]
         float[] cell = new float[width];
         fixed (float* px = x)
-        fixed (float* pg = g)
+        fixed (float* pxt = xT)
+            Transpose(px, w.InputSize, steps, pxt);
+        MatMul.Multiply(xT, steps, w.Input, gT, maxThreads);
         fixed (float* pgt = gT)
         fixed (float* ph = states)
         fixed (float* pc = cell)
         fixed (float* pw = w.Recurrent)
         {
-            Conv1d.Run(px, steps, [0], w.Input, 0, steps, pg, steps, accumulate: false, maxThreads);
-            Transpose(pg, rows, steps, pgt);
             int threads = Math.Clamp(maxThreads, 1, panels);
-            var state = new Progress();
+            var state = new Progress(panels);
             switch (Simd.Path)
             {
-                case VectorPath.Vector512: KernelParallel.For(new Recurrence<Simd512, Vector512<float>>(pgt, pw, ph, pc, hidden, panels, steps, state, cancellationToken), threads, threads); break;
-                case VectorPath.Vector256: KernelParallel.For(new Recurrence<Simd256, Vector256<float>>(pgt, pw, ph, pc, hidden, panels, steps, state, cancellationToken), threads, threads); break;
-                default: KernelParallel.For(new Recurrence<Simd128, Vector128<float>>(pgt, pw, ph, pc, hidden, panels, steps, state, cancellationToken), threads, threads); break;
+                case VectorPath.Vector512: KernelParallel.For(new Recurrence<Simd512, Vector512<float>>(pgt, pw, ph, pc, hidden, panels, steps, threads, state, cancellationToken), threads, threads); break;
+                case VectorPath.Vector256: KernelParallel.For(new Recurrence<Simd256, Vector256<float>>(pgt, pw, ph, pc, hidden, panels, steps, threads, state, cancellationToken), threads, threads); break;
+                default: KernelParallel.For(new Recurrence<Simd128, Vector128<float>>(pgt, pw, ph, pc, hidden, panels, steps, threads, state, cancellationToken), threads, threads); break;
             }
             cancellationToken.ThrowIfCancellationRequested();
             fixed (float* py = y)
-                for (int j = 0; j < hidden; j++)
-                    for (int t = 0; t < steps; t++) py[(long)j * steps + t] = ph[(long)t * width + j];
+                Transpose(ph, steps, width, hidden, py);
         }
     }
 
     /// <summary><c>dst[c, r] = src[r, c]</c> for <c>src [rows, cols]</c>, in 16×16 blocks.</summary>
+    private static unsafe void Transpose(float* src, int rows, int cols, float* dst) => Transpose(src, rows, cols, cols, dst);
+
+    /// <summary><c>dst[c, r] = src[r, c]</c> for the first <paramref name="cols"/> columns of <c>src [rows, ld]</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Transpose(float* src, int rows, int cols, float* dst)
+    private static unsafe void Transpose(float* src, int rows, int ld, int cols, float* dst)
     {
         for (int r0 = 0; r0 < rows; r0 += 16)
             for (int c0 = 0; c0 < cols; c0 += 16)
                 for (int r = r0, r1 = Math.Min(rows, r0 + 16); r < r1; r++)
-                    for (int c = c0, c1 = Math.Min(cols, c0 + 16); c < c1; c++) dst[(long)c * rows + r] = src[(long)r * cols + c];
+                    for (int c = c0, c1 = Math.Min(cols, c0 + 16); c < c1; c++) dst[(long)c * rows + r] = src[(long)r * ld + c];
     }
 
-    /// <summary>The shared counters of one run: panels claimed and panels finished, over all steps.</summary>
-    private sealed class Progress
+    /// <summary>The shared state of one run: the step each panel was last claimed for, panels finished, threads in.</summary>
+    private sealed class Progress(int panels)
     {
-        public int Claimed;
+        public readonly int[] Claimed = Enumerable.Repeat(-1, panels).ToArray();
         public int Finished;
+        public int Threads;
         public volatile bool Stop;
     }
 
     private readonly unsafe struct Recurrence<TSimd, TVec>(float* gates, float* weights, float* states, float* cell, int hidden,
-        int panels, int steps, Progress progress, CancellationToken cancellationToken) : IRangeJob
+        int panels, int steps, int threads, Progress progress, CancellationToken cancellationToken) : IRangeJob
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
+        /// <summary>
+        /// Runs the steps: each thread first claims its own share of a step's panels, walking it forwards on even steps
+        /// and backwards on odd ones (the panels it finished last are still in its cache when it starts the next step),
+        /// then any panel nobody claimed yet; then it waits for the step to be finished before starting the next.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int begin, int end)
         {
-            int total = checked(panels * steps), width = panels * LstmLayerWeight.Units;
-            while (!progress.Stop)
+            int index = Interlocked.Increment(ref progress.Threads) - 1;
+            int own0 = (int)((long)panels * (index % threads) / threads), own1 = (int)((long)panels * (index % threads + 1) / threads);
+            for (int t = 0; t < steps; t++)
             {
-                int unit = Interlocked.Increment(ref progress.Claimed) - 1;
-                if (unit >= total) return;
-                int t = unit / panels, p = unit % panels;
-                if (p == 0 && (t & 63) == 0 && cancellationToken.IsCancellationRequested)
-                {
-                    progress.Stop = true;
-                    return;
-                }
+                if ((t & 63) == 0 && cancellationToken.IsCancellationRequested) progress.Stop = true;
                 // Step t reads every unit of h_{t−1}: wait until all panels of the previous steps are finished.
                 var spinner = default(SpinWait);
                 while (Volatile.Read(ref progress.Finished) < t * panels)
@@ -180,12 +182,23 @@ internal static class Lstm
                     if (progress.Stop) return;
                     spinner.SpinOnce(-1);
                 }
-                float* previous = t == 0 ? null : states + (long)(t - 1) * width;
-                for (int s = 0; s < LstmLayerWeight.Units; s += 2 * TSimd.Count)
-                    Panel(gates + ((long)t * panels + p) * LstmLayerWeight.PanelRows + s, weights + (long)p * hidden * LstmLayerWeight.PanelRows + s,
-                        previous, cell + p * LstmLayerWeight.Units + s, states + (long)t * width + p * LstmLayerWeight.Units + s);
-                Interlocked.Increment(ref progress.Finished);
+                if (progress.Stop) return;
+                for (int i = own0; i < own1; i++) TryPanel(t, (t & 1) == 0 ? i : own0 + own1 - 1 - i);
+                for (int p = 0; p < panels; p++)
+                    if (p < own0 || p >= own1) TryPanel(t, p);
             }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TryPanel(int t, int p)
+        {
+            if (Volatile.Read(ref progress.Claimed[p]) != t - 1 || Interlocked.CompareExchange(ref progress.Claimed[p], t, t - 1) != t - 1) return;
+            int width = panels * LstmLayerWeight.Units;
+            float* previous = t == 0 ? null : states + (long)(t - 1) * width;
+            for (int s = 0; s < LstmLayerWeight.Units; s += 2 * TSimd.Count)
+                Panel(gates + ((long)t * panels + p) * LstmLayerWeight.PanelRows + s, weights + (long)p * hidden * LstmLayerWeight.PanelRows + s,
+                    previous, cell + p * LstmLayerWeight.Units + s, states + (long)t * width + p * LstmLayerWeight.Units + s);
+            Interlocked.Increment(ref progress.Finished);
         }
 
         /// <summary>

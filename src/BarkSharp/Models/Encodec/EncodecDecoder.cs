@@ -182,15 +182,20 @@ internal sealed class EncodecDecoder : IThreadedModel
         var x = new Signal(latent.ToArray(), Config.HiddenSize, frames);               // [hidden, T]
         Signal h = _first.Forward(x, elu: false, threads);                              // [16F, T]
         h = _lstm.Forward(h, threads, cancellationToken);                              // [16F, T]
-        foreach ((EncodecConvTranspose1d up, EncodecResnetBlock[] blocks) in _stages)
+        Elu.ApplyInPlace(h.Span);
+        // Every stage starts with an ELU, and so does the last convolution: each stage's last block stores its
+        // output ELU'd, and each layer leaves the room the next residual block stacks its hidden rows in.
+        for (int s = 0; s < _stages.Length; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Elu.ApplyInPlace(h.Span);
-            h = up.Forward(h, threads);                                                 // [C/2, T·r]
-            foreach (EncodecResnetBlock block in blocks) h = block.Forward(h, threads);
+            (EncodecConvTranspose1d up, EncodecResnetBlock[] blocks) = _stages[s];
+            h = up.Forward(h, threads, blocks.Length > 0 ? blocks[0].SpareRows : 0);   // [C/2, T·r]
+            for (int j = 0; j < blocks.Length; j++)
+                h = blocks[j].Forward(h, threads, eluOutput: j == blocks.Length - 1, j + 1 < blocks.Length ? blocks[j + 1].SpareRows : 0);
+            if (blocks.Length == 0) Elu.ApplyInPlace(h.Span);
         }
         cancellationToken.ThrowIfCancellationRequested();
-        return _last.Forward(h, elu: true, threads).Data;                               // [channels, T·hop]
+        return _last.Forward(h, elu: false, threads).Data;                              // [channels, T·hop]
     }
 
     private int[] Validate(ReadOnlySpan<int> codes, int frames, out int codebooks)
