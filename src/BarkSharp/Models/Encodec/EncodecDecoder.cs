@@ -179,9 +179,14 @@ internal sealed class EncodecDecoder : IThreadedModel
             throw new BarkInputException($"latent has {latent.Length} values, expected hidden_size {Config.HiddenSize} × frames {frames}.");
         int threads = Math.Max(1, MaxThreads);
         cancellationToken.ThrowIfCancellationRequested();
-        var x = new Signal(latent.ToArray(), Config.HiddenSize, frames);               // [hidden, T]
-        Signal h = _first.Forward(x, elu: false, threads);                              // [16F, T]
-        h = _lstm.Forward(h, threads, cancellationToken);                              // [16F, T]
+        // Intermediate signals come from the array pool and go back as soon as they are consumed, so a decode touches
+        // a few buffers' worth of memory instead of allocating every layer's output afresh.
+        var x = Signal.Allocate(Config.HiddenSize, frames, pooled: true);                  // [hidden, T]
+        latent.CopyTo(x.Span);
+        Signal first = _first.Forward(x, elu: false, threads, pooled: true);           // [16F, T]
+        x.Return();
+        Signal h = _lstm.Forward(first, threads, cancellationToken, pooled: true);     // [16F, T]
+        first.Return();
         Elu.ApplyInPlace(h.Span);
         // Every stage starts with an ELU, and so does the last convolution: each stage's last block stores its
         // output ELU'd, and each layer leaves the room the next residual block stacks its hidden rows in.
@@ -189,13 +194,21 @@ internal sealed class EncodecDecoder : IThreadedModel
         {
             cancellationToken.ThrowIfCancellationRequested();
             (EncodecConvTranspose1d up, EncodecResnetBlock[] blocks) = _stages[s];
-            h = up.Forward(h, threads, blocks.Length > 0 ? blocks[0].SpareRows : 0);   // [C/2, T·r]
+            Signal next = up.Forward(h, threads, blocks.Length > 0 ? blocks[0].SpareRows : 0, pooled: true);   // [C/2, T·r]
+            h.Return();
             for (int j = 0; j < blocks.Length; j++)
-                h = blocks[j].Forward(h, threads, eluOutput: j == blocks.Length - 1, j + 1 < blocks.Length ? blocks[j + 1].SpareRows : 0);
-            if (blocks.Length == 0) Elu.ApplyInPlace(h.Span);
+            {
+                Signal y = blocks[j].Forward(next, threads, eluOutput: j == blocks.Length - 1, j + 1 < blocks.Length ? blocks[j + 1].SpareRows : 0, pooled: true);
+                next.Return();
+                next = y;
+            }
+            if (blocks.Length == 0) Elu.ApplyInPlace(next.Span);
+            h = next;
         }
         cancellationToken.ThrowIfCancellationRequested();
-        return _last.Forward(h, elu: false, threads).Data;                              // [channels, T·hop]
+        float[] audio = _last.Forward(h, elu: false, threads).Data;                     // [channels, T·hop]
+        h.Return();
+        return audio;
     }
 
     private int[] Validate(ReadOnlySpan<int> codes, int frames, out int codebooks)

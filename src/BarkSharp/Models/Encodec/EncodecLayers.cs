@@ -1,3 +1,4 @@
+using System.Buffers;
 using BarkSharp.Configuration;
 using BarkSharp.Tensors;
 
@@ -13,8 +14,18 @@ namespace BarkSharp.Models.Encodec;
 /// </summary>
 internal readonly record struct Signal(float[] Data, int Channels, int Length)
 {
-    public static Signal Allocate(int channels, int length, int spareRows = 0) =>
-        new(GC.AllocateUninitializedArray<float>(checked((channels + spareRows) * length)), channels, length);
+    /// <summary>
+    /// A new signal with room for <paramref name="spareRows"/> more rows; <paramref name="pooled"/> takes the array
+    /// from <see cref="ArrayPool{T}.Shared"/> (longer than asked: more spare rows), to be given back with <see cref="Return"/>.
+    /// </summary>
+    public static Signal Allocate(int channels, int length, int spareRows = 0, bool pooled = false)
+    {
+        int size = checked((channels + spareRows) * length);
+        return new(pooled ? ArrayPool<float>.Shared.Rent(size) : GC.AllocateUninitializedArray<float>(size), channels, length);
+    }
+
+    /// <summary>Gives a pooled signal's array back; the signal must not be used afterwards.</summary>
+    public void Return() => ArrayPool<float>.Shared.Return(Data);
 
     /// <summary>Rows past <see cref="Channels"/> that <see cref="Data"/> has room for.</summary>
     public int SpareRows => Length == 0 ? 0 : Data.Length / Length - Channels;
@@ -67,11 +78,11 @@ internal sealed class EncodecConv1d
     /// Convolves <paramref name="x"/>, applying ELU to it first when <paramref name="elu"/> is set, and to the result
     /// when <paramref name="eluOutput"/> is.
     /// </summary>
-    public Signal Forward(Signal x, bool elu, int maxThreads, bool eluOutput = false)
+    public Signal Forward(Signal x, bool elu, int maxThreads, bool eluOutput = false, bool pooled = false)
     {
         (int left, int right) = Padding(x.Length);
         int outLength = Conv1d.OutputLength(x.Length + left + right, _weight.KernelSize, _stride, _dilation);
-        Signal y = Signal.Allocate(_weight.OutChannels, outLength);
+        Signal y = Signal.Allocate(_weight.OutChannels, outLength, pooled: pooled);
         ForwardInto(x, elu, y.Span, accumulate: false, maxThreads, eluOutput);
         return y;
     }
@@ -98,9 +109,11 @@ internal sealed class EncodecConv1d
             Conv1d.Forward(x.Span, x.Length, _weight, y, _stride, _dilation, accumulate, maxThreads, eluOutput);
             return;
         }
-        float[] input = GC.AllocateUninitializedArray<float>(checked(x.Channels * padded));
-        Pad(x, left, right, _padMode, elu, input);
-        Conv1d.Forward(input, padded, _weight, y, _stride, _dilation, accumulate, maxThreads, eluOutput);
+        int size = checked(x.Channels * padded);
+        float[] input = ArrayPool<float>.Shared.Rent(size);
+        Pad(x, left, right, _padMode, elu, input.AsSpan(0, size));
+        Conv1d.Forward(input.AsSpan(0, size), padded, _weight, y, _stride, _dilation, accumulate, maxThreads, eluOutput);
+        ArrayPool<float>.Shared.Return(input);
     }
 
     /// <summary>
@@ -194,10 +207,10 @@ internal sealed class EncodecConvTranspose1d
     }
 
     /// <summary>Upsamples <paramref name="x"/> into a new signal with <paramref name="spareRows"/> spare rows.</summary>
-    public Signal Forward(Signal x, int maxThreads, int spareRows = 0)
+    public Signal Forward(Signal x, int maxThreads, int spareRows = 0, bool pooled = false)
     {
         int full = ConvTranspose1d.FullLength(x.Length, _weight.KernelSize, _weight.Stride);
-        Signal y = Signal.Allocate(_weight.OutChannels, full - _trimLeft - _trimRight, spareRows);
+        Signal y = Signal.Allocate(_weight.OutChannels, full - _trimLeft - _trimRight, spareRows, pooled);
         ConvTranspose1d.Forward(x.Span, x.Length, _weight, y.Span, _trimLeft, y.Length, maxThreads);
         return y;
     }
@@ -228,16 +241,22 @@ internal sealed class EncodecLstm
         return new EncodecLstm(result);
     }
 
-    public Signal Forward(Signal x, int maxThreads, CancellationToken cancellationToken)
+    /// <summary><c>lstm(x) + x</c> in a new signal (from the pool when <paramref name="pooled"/>; intermediate layers' outputs go back to it).</summary>
+    public Signal Forward(Signal x, int maxThreads, CancellationToken cancellationToken, bool pooled = false)
     {
         Signal h = x;
         foreach (LstmLayerWeight layer in _layers)
         {
-            Signal next = Signal.Allocate(layer.HiddenSize, x.Length);                 // [C, T]
+            Signal next = Signal.Allocate(layer.HiddenSize, x.Length, pooled: pooled);  // [C, T]
             Lstm.Forward(h.Span, x.Length, layer, next.Span, maxThreads, cancellationToken);
+            if (pooled && !ReferenceEquals(h.Data, x.Data)) h.Return();
             h = next;
         }
-        if (ReferenceEquals(h.Data, x.Data)) h = new Signal(x.Span.ToArray(), x.Channels, x.Length);
+        if (ReferenceEquals(h.Data, x.Data))
+        {
+            h = Signal.Allocate(x.Channels, x.Length, pooled: pooled);
+            x.Span.CopyTo(h.Span);
+        }
         System.Numerics.Tensors.TensorPrimitives.Add(h.Span, x.Span, h.Span);       // skip connection
         return h;
     }
@@ -293,13 +312,16 @@ internal sealed class EncodecResnetBlock
         return new EncodecResnetBlock(conv1, null, Conv1dWeight.FromTorch(w, dim, inputs, 1, b), dim, hidden);
     }
 
-    /// <summary>The block's output <c>[dim, T]</c>, ELU'd when <paramref name="eluOutput"/>, with <paramref name="spareRows"/> spare rows.</summary>
-    public Signal Forward(Signal x, int maxThreads, bool eluOutput = false, int spareRows = 0)
+    /// <summary>
+    /// The block's output <c>[dim, T]</c>, ELU'd when <paramref name="eluOutput"/>, with <paramref name="spareRows"/>
+    /// spare rows, from the pool when <paramref name="pooled"/>.
+    /// </summary>
+    public Signal Forward(Signal x, int maxThreads, bool eluOutput = false, int spareRows = 0, bool pooled = false)
     {
         if (_fused is null)
         {
             Signal h = _conv1.Forward(x, elu: true, maxThreads, eluOutput: true);         // elu(conv₁(elu(x))) [dim/compress, T]
-            var copy = Signal.Allocate(x.Channels, x.Length, spareRows);
+            var copy = Signal.Allocate(x.Channels, x.Length, spareRows, pooled);
             x.Span.CopyTo(copy.Span);
             _conv2!.ForwardInto(h, elu: false, copy.Span, accumulate: true, maxThreads);   // x + conv₂(…)
             if (eluOutput) Elu.ApplyInPlace(copy.Span);
@@ -307,14 +329,16 @@ internal sealed class EncodecResnetBlock
         }
         int t = x.Length;
         Signal stacked = x;                                                               // [x; elu(h)] [dim + dim/compress, T]
-        if (x.SpareRows < _hidden)
+        bool copied = x.SpareRows < _hidden;
+        if (copied)
         {
-            stacked = Signal.Allocate(x.Channels, t, _hidden);
+            stacked = Signal.Allocate(x.Channels, t, _hidden, pooled: true);
             x.Span.CopyTo(stacked.Span);
         }
         _conv1.ForwardInto(x, elu: true, stacked.Data.AsSpan(_dim * t, _hidden * t), accumulate: false, maxThreads, eluOutput: true);
-        Signal y = Signal.Allocate(_dim, t, spareRows);
+        Signal y = Signal.Allocate(_dim, t, spareRows, pooled);
         Conv1d.Forward(stacked.Data.AsSpan(0, (_dim + _hidden) * t), t, _fused, y.Span, maxThreads: maxThreads, elu: eluOutput);
+        if (copied) stacked.Return();
         return y;
     }
 }
