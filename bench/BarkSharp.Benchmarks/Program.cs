@@ -168,15 +168,28 @@ if (args.Length > 0 && args[0] == "kvwrite")
 }
 if (args.Length > 0 && args[0] == "codec")
 {
-    var codec = BarkSharp.Models.Encodec.EncodecDecoder.CreateRandom(new BarkSharp.Configuration.EncodecConfig(), 4);
+    // codec [THREADS] [--layers]: the EnCodec decoder on 385 frames (what `bark bench` decodes), 7 rounds; with --layers,
+    // each layer of the SEANet decoder timed alone on its real shape (medians of 7), with its GFLOP/s.
+    var config = new BarkSharp.Configuration.EncodecConfig();
+    int threads = args.Length > 1 && int.TryParse(args[1], out int n) ? n : Environment.ProcessorCount;
+    const int Frames = 385;
+    var codec = BarkSharp.Models.Encodec.EncodecDecoder.CreateRandom(config, 4);
+    codec.MaxThreads = threads;
     var rng = new Random(1);
-    int[] codes = Enumerable.Range(0, 8 * 385).Select(_ => rng.Next(1024)).ToArray();
-    for (int rep = 0; rep < 5; rep++)
+    int[] codes = Enumerable.Range(0, 8 * Frames).Select(_ => rng.Next(1024)).ToArray();
+    double flops = BarkBenchmark.CodecFlops(config, Frames);
+    codec.Decode(codes.AsSpan(0, 8 * 4), 4);            // as `bark bench`: a short warm-up, then the first real decode
+    var all = new List<double>();
+    for (int rep = 0; rep < 7; rep++)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        codec.Decode(codes, 385);
-        Console.WriteLine($"codec 385 frames: {sw.Elapsed.TotalMilliseconds:F0} ms");
+        codec.Decode(codes, Frames);
+        all.Add(sw.Elapsed.TotalSeconds);
+        Console.Write($"{sw.Elapsed.TotalMilliseconds:F0} (gc {GC.CollectionCount(0)}/{GC.CollectionCount(2)}, {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms) ");
     }
+    double median = all.Order().ElementAt(all.Count / 2);
+    Console.WriteLine($"codec {Frames} frames, {threads} thread(s), {BarkSharp.Tensors.Simd.Path}: median {median * 1000:F0} ms, best {all.Min() * 1000:F0} ms ({flops / median / 1e9:F1} GFLOP/s)");
+    if (args.Contains("--layers")) BarkSharp.Benchmarks.CodecLayers.Run(config, Frames, threads);
     return 0;
 }
 if (args.Length > 0 && args[0] == "gelu")

@@ -82,11 +82,14 @@ internal static class Conv1d
     /// <summary>
     /// Convolves <paramref name="x"/> <c>[InChannels, length]</c> into <paramref name="y"/>
     /// <c>[OutChannels, OutputLength(length, …)]</c>. With <paramref name="accumulate"/> the result (bias included)
-    /// is added to what <paramref name="y"/> holds instead of replacing it.
+    /// is added to what <paramref name="y"/> holds instead of replacing it; with <paramref name="elu"/> the stored
+    /// result is <see cref="Elu"/> of it (the same bits as applying <see cref="Elu.Apply"/> afterwards; not with
+    /// <paramref name="accumulate"/>).
     /// </summary>
     public static unsafe void Forward(ReadOnlySpan<float> x, int length, Conv1dWeight w, Span<float> y,
-        int stride = 1, int dilation = 1, bool accumulate = false, int maxThreads = 1)
+        int stride = 1, int dilation = 1, bool accumulate = false, int maxThreads = 1, bool elu = false)
     {
+        if (elu && accumulate) throw new ArgumentException("elu applies to a stored result, not an accumulated one.", nameof(elu));
         ArgumentOutOfRangeException.ThrowIfLessThan(stride, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(dilation, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -102,7 +105,7 @@ internal static class Conv1d
             for (int j = 0; j < k; j++) offsets[j] = j * dilation;
             fixed (float* px = x)
             fixed (float* py = y)
-                Run(px, length, offsets, w, 0, outLength, py, outLength, accumulate, maxThreads);
+                Run(px, length, offsets, w, 0, outLength, new Output(py, outLength, accumulate, elu), maxThreads);
             return;
         }
 
@@ -124,7 +127,7 @@ internal static class Conv1d
             for (int j = 0; j < k; j++) offsets[j] = (j * dilation) % stride * m + (j * dilation) / stride;
             fixed (float* px = scratch)
             fixed (float* py = y)
-                Run(px, stride * m, offsets, w, 0, outLength, py, outLength, accumulate, maxThreads);
+                Run(px, stride * m, offsets, w, 0, outLength, new Output(py, outLength, accumulate, elu), maxThreads);
         }
         finally
         {
@@ -133,26 +136,47 @@ internal static class Conv1d
     }
 
     /// <summary>
+    /// Where <see cref="Run"/> stores: engine row <c>m</c> (a row of the weight) at step <c>q</c> goes to
+    /// <c>Y[(m / Phases)·Ldy + p]</c> with <c>p = q·Phases + m % Phases + Shift</c>, when <c>0 ≤ p &lt; Limit</c>
+    /// (other steps are dropped). One phase is an ordinary convolution output <c>Y[m·Ldy + q]</c>; a transposed
+    /// convolution's <c>Phases = stride</c> phase rows interleave into one output row this way. <see cref="Accumulate"/>
+    /// adds to what <c>Y</c> holds; <see cref="Elu"/> stores <c>elu(result)</c> (one phase, no accumulation).
+    /// </summary>
+    internal readonly unsafe struct Output(float* y, long ldy, bool accumulate, bool elu = false, int phases = 1, long shift = 0, long limit = long.MaxValue)
+    {
+        public readonly float* Y = y;
+        public readonly long Ldy = ldy;
+        public readonly bool Accumulate = accumulate;
+        public readonly bool Elu = elu;
+        public readonly int Phases = phases;
+        public readonly long Shift = shift;
+        public readonly long Limit = limit;
+    }
+
+    /// <summary>
     /// The shared engine of <see cref="Conv1d"/>, <see cref="ConvTranspose1d"/> and <see cref="Lstm"/>: for <c>q</c> in
     /// [<paramref name="qBegin"/>, <paramref name="qEnd"/>) and every output channel <c>co</c>,
-    /// <c>y[co·ldy + q] (+)= b[co] + Σ_ci Σ_j W[co, ci, j]·x[ci, q + offsets[j]]</c>, where row <c>ci</c> of
-    /// <paramref name="x"/> holds <paramref name="ldx"/> steps and reads outside [0, ldx) count as zero.
+    /// <c>out[co, q] (+)= b[co] + Σ_ci Σ_j W[co, ci, j]·x[ci, q + offsets[j]]</c>, stored as <paramref name="output"/>
+    /// says, where row <c>ci</c> of <paramref name="x"/> holds <paramref name="ldx"/> steps and reads outside [0, ldx)
+    /// count as zero.
     /// </summary>
     internal static unsafe void Run(float* x, int ldx, ReadOnlySpan<int> offsets, Conv1dWeight w, int qBegin, int qEnd,
-        float* y, long ldy, bool accumulate, int maxThreads)
+        Output output, int maxThreads)
     {
         if (offsets.Length != w.KernelSize) throw new ArgumentException("one offset per tap expected.", nameof(offsets));
+        if (output.Phases < 1 || (output.Elu && (output.Accumulate || output.Phases != 1)))
+            throw new ArgumentException("invalid output mapping.", nameof(output));
         if (qEnd <= qBegin) return;
         switch (Simd.Path)
         {
-            case VectorPath.Vector512: Run<Simd512, Vector512<float>>(x, ldx, offsets, w, qBegin, qEnd, y, ldy, accumulate, maxThreads); break;
-            case VectorPath.Vector256: Run<Simd256, Vector256<float>>(x, ldx, offsets, w, qBegin, qEnd, y, ldy, accumulate, maxThreads); break;
-            default: Run<Simd128, Vector128<float>>(x, ldx, offsets, w, qBegin, qEnd, y, ldy, accumulate, maxThreads); break;
+            case VectorPath.Vector512: Run<Simd512, Vector512<float>>(x, ldx, offsets, w, qBegin, qEnd, output, maxThreads); break;
+            case VectorPath.Vector256: Run<Simd256, Vector256<float>>(x, ldx, offsets, w, qBegin, qEnd, output, maxThreads); break;
+            default: Run<Simd128, Vector128<float>>(x, ldx, offsets, w, qBegin, qEnd, output, maxThreads); break;
         }
     }
 
     private static unsafe void Run<TSimd, TVec>(float* x, int ldx, ReadOnlySpan<int> offsets, Conv1dWeight w, int qBegin, int qEnd,
-        float* y, long ldy, bool accumulate, int maxThreads)
+        Output output, int maxThreads)
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
@@ -202,7 +226,7 @@ internal static class Conv1d
         fixed (float* pb = w.Bias)
         {
             var job = new Job<TSimd, TVec>(x, ldx, cin, po, pso, taps, pw, pb, w.OutChannels, coBlocks, qBegin, qEnd, tiles,
-                firstSafe, endSafe, ps, stagedWidth, y, ldy, accumulate);
+                firstSafe, endSafe, ps, stagedWidth, output);
             KernelParallel.For(job, units, threads);
         }
 
@@ -215,7 +239,7 @@ internal static class Conv1d
 
     private readonly unsafe struct Job<TSimd, TVec>(float* x, int ldx, int cin, int* offsets, int* stagedOffsets, int taps,
         float* w, float* bias, int cout, int coBlocks, int qBegin, int qEnd, int tiles, int firstSafe, int endSafe,
-        float* stage, int stagedWidth, float* y, long ldy, bool accumulate) : IRangeJob
+        float* stage, int stagedWidth, Output output) : IRangeJob
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
@@ -229,18 +253,17 @@ internal static class Conv1d
                 int co0 = cb * Conv1dWeight.Block, rows = Math.Min(Conv1dWeight.Block, cout - co0);
                 float* wb = w + cb * blockSize;
                 float* bb = bias is null ? null : bias + co0;
-                float* yb = y + co0 * ldy;
                 for (int k = chunk * ChunkTiles, kEnd = Math.Min(k + ChunkTiles, tiles); k < kEnd; k++)
                 {
                     int q = qBegin + k * tileT, count = Math.Min(tileT, qEnd - q);
                     if (k >= firstSafe && k < endSafe)
                     {
-                        Tile(x + q, ldx, offsets, wb, bb, rows, yb + q, count);
+                        Tile(x + q, ldx, offsets, wb, bb, rows, co0, q, count);
                     }
                     else
                     {
                         int slot = k < firstSafe ? k : k - (endSafe - firstSafe);
-                        Tile(stage + (long)slot * cin * stagedWidth, stagedWidth, stagedOffsets, wb, bb, rows, yb + q, count);
+                        Tile(stage + (long)slot * cin * stagedWidth, stagedWidth, stagedOffsets, wb, bb, rows, co0, q, count);
                     }
                 }
             }
@@ -248,11 +271,12 @@ internal static class Conv1d
 
         /// <summary>
         /// Four output channels × 3 vectors of time steps: <paramref name="xq"/> points at the tile's first step of
-        /// input row 0, <paramref name="yq"/> at its first output; only <paramref name="count"/> steps are stored.
+        /// input row 0; rows <paramref name="m0"/> … at steps <paramref name="q"/> …, of which only
+        /// <paramref name="count"/> are stored.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         [SkipLocalsInit]
-        private void Tile(float* xq, long ldxq, int* offs, float* wp, float* b, int rows, float* yq, int count)
+        private void Tile(float* xq, long ldxq, int* offs, float* wp, float* b, int rows, int m0, int q, int count)
         {
             int lanes = TSimd.Count;
             TVec a00 = TSimd.Zero, a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
@@ -298,28 +322,48 @@ internal static class Conv1d
             TSimd.Store(a31, acc + 10 * lanes);
             TSimd.Store(a32, acc + 11 * lanes);
             for (int row = 0; row < rows; row++)
-                Emit(acc + row * 3 * lanes, b is null ? 0f : b[row], yq + row * ldy, count, 3 * lanes);
+                Emit(acc + row * 3 * lanes, b is null ? 0f : b[row], m0 + row, q, count, 3 * lanes);
         }
 
-        /// <summary>Writes (or adds) <paramref name="count"/> accumulated values plus the bias to <paramref name="dst"/>.</summary>
-        private void Emit(float* acc, float bias, float* dst, int count, int width)
+        /// <summary>
+        /// Stores <paramref name="count"/> accumulated values of engine row <paramref name="m"/> from step
+        /// <paramref name="q"/> on, plus the bias, as <see cref="Output"/> maps them.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Emit(float* acc, float bias, int m, int q, int count, int width)
         {
             int lanes = TSimd.Count;
             TVec bv = TSimd.Broadcast(bias);
-            if (count == width)
+            bool accumulate = output.Accumulate;
+            if (output.Phases == 1)
             {
-                for (int i = 0; i < width; i += lanes)
+                float* dst = output.Y + m * output.Ldy + output.Shift + q;
+                long p0 = q + output.Shift;
+                if (count == width && p0 >= 0 && p0 + width <= output.Limit)
                 {
-                    TVec v = TSimd.Add(TSimd.Load(acc + i), bv);
-                    if (accumulate) v = TSimd.Add(v, TSimd.Load(dst + i));
-                    TSimd.Store(v, dst + i);
+                    for (int i = 0; i < width; i += lanes)
+                    {
+                        TVec v = TSimd.Add(TSimd.Load(acc + i), bv);
+                        if (accumulate) v = TSimd.Add(v, TSimd.Load(dst + i));
+                        if (output.Elu) v = Elu.Vector<TSimd, TVec>(v, 1f);
+                        TSimd.Store(v, dst + i);
+                    }
+                    return;
                 }
-                return;
             }
-            for (int i = 0; i < count; i++)
+            for (int i = 0; i < width; i += lanes)
             {
-                float v = acc[i] + bias;
-                dst[i] = accumulate ? dst[i] + v : v;
+                TVec v = TSimd.Add(TSimd.Load(acc + i), bv);
+                if (output.Elu) v = Elu.Vector<TSimd, TVec>(v, 1f);
+                TSimd.Store(v, acc + i);
+            }
+            int s = output.Phases;
+            float* row = output.Y + m / s * output.Ldy;
+            long p = (long)q * s + m % s + output.Shift;
+            for (int i = 0; i < count; i++, p += s)
+            {
+                if (p < 0 || p >= output.Limit) continue;
+                row[p] = accumulate ? row[p] + acc[i] : acc[i];
             }
         }
     }

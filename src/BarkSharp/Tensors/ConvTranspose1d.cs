@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace BarkSharp.Tensors;
 
 /// <summary>
@@ -69,8 +67,8 @@ internal sealed class ConvTranspose1dWeight
 /// Transposed 1-D convolution over channel-major activations (PyTorch <c>ConvTranspose1d</c>, groups = 1, no output
 /// padding): <c>y[co, t·stride + k] += W[ci, co, k]·x[ci, t]</c> plus the bias, full length
 /// <c>(length − 1)·stride + KernelSize</c>. All phases are computed as one stride-1 convolution on
-/// <see cref="Conv1d"/>'s engine (no zero-stuffed input), then interleaved into the output; only the requested window
-/// is computed, so trimming costs nothing. Deterministic for any thread count.
+/// <see cref="Conv1d"/>'s engine (no zero-stuffed input), which stores each phase straight into its interleaved place
+/// in the output (no phase buffer); only the requested window is computed, so trimming costs nothing. Deterministic for any thread count.
 /// </summary>
 internal static class ConvTranspose1d
 {
@@ -93,52 +91,14 @@ internal static class ConvTranspose1d
         if (y.Length < (long)cout * outLength) throw new ArgumentException($"y has {y.Length} elements, expected {cout}×{outLength}.", nameof(y));
         if (outLength == 0) return;
 
-        // Phase step q covers outputs q·s + r and reads x[q − (taps − 1) + j] (zero outside x) for the reversed taps j.
-        int qa = trimLeft / s, qb = (trimLeft + outLength - 1) / s + 1, steps = qb - qa;
+        // Phase step q covers outputs q·s + r and reads x[q − (taps − 1) + j] (zero outside x) for the reversed taps j;
+        // the engine stores phase row co·s + r of step q straight at y[co, q·s + r − trimLeft].
+        int qa = trimLeft / s, qb = (trimLeft + outLength - 1) / s + 1;
         Span<int> offsets = taps <= 64 ? stackalloc int[taps] : new int[taps];
         for (int j = 0; j < taps; j++) offsets[j] = j - (taps - 1);
-        float[] phases = ArrayPool<float>.Shared.Rent(checked(cout * s * steps));                  // [cout·s, steps]
-        try
-        {
-            fixed (float* px = x)
-            fixed (float* pp = phases)
-                Conv1d.Run(px, length, offsets, w.Phases, qa, qb, pp - qa, steps, accumulate: false, maxThreads);
-
-            // y[co, i] = phases[co·s + p % s, p / s − qa] for p = trimLeft + i.
-            int threads = Math.Clamp(Math.Min(maxThreads, (int)((long)cout * outLength / (1 << 16))), 1, cout);
-            fixed (float* pp = phases)
-            fixed (float* py = y)
-            {
-                var job = new Interleave(pp, py, s, steps, trimLeft, outLength);
-                KernelParallel.For(job, cout, threads);
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(phases);
-        }
-    }
-
-    private readonly unsafe struct Interleave(float* phases, float* y, int s, int steps, int trimLeft, int outLength) : IRangeJob
-    {
-        public void Run(int co0, int co1)
-        {
-            for (int co = co0; co < co1; co++)
-            {
-                float* dst = y + (long)co * outLength;
-                float* rows = phases + (long)co * s * steps;
-                int r = trimLeft % s;
-                long q = 0;
-                for (int i = 0; i < outLength; i++)
-                {
-                    dst[i] = rows[r * (long)steps + q];
-                    if (++r == s)
-                    {
-                        r = 0;
-                        q++;
-                    }
-                }
-            }
-        }
+        fixed (float* px = x)
+        fixed (float* py = y)
+            Conv1d.Run(px, length, offsets, w.Phases, qa, qb,
+                new Conv1d.Output(py, outLength, accumulate: false, phases: s, shift: -trimLeft, limit: outLength), maxThreads);
     }
 }

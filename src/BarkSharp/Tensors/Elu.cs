@@ -19,16 +19,22 @@ internal static class Elu
     /// <summary>In-place <see cref="Apply(ReadOnlySpan{float}, Span{float}, float)"/>.</summary>
     public static void ApplyInPlace(Span<float> x, float alpha = 1f) => Apply(x, x, alpha);
 
+    /// <summary><c>elu(x)</c> lane-wise (what <see cref="Apply"/> computes per element; kernels fuse it into their stores).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TVec Vector<TSimd, TVec>(TVec x, float alpha)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        TVec e = Exp.Vector<TSimd, TVec>(TSimd.Min(x, TSimd.Zero));
+        TVec negative = TSimd.Multiply(TSimd.Broadcast(alpha), TSimd.Subtract(e, TSimd.Broadcast(1f)));
+        return TSimd.Select(TSimd.GreaterThan(x, TSimd.Zero), x, negative);
+    }
+
     private readonly struct EluMap(float alpha) : IVectorMap
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public TVec Apply<TSimd, TVec>(TVec x)
             where TSimd : struct, ISimd<TVec>
-            where TVec : struct
-        {
-            TVec e = Exp.Vector<TSimd, TVec>(TSimd.Min(x, TSimd.Zero));
-            TVec negative = TSimd.Multiply(TSimd.Broadcast(alpha), TSimd.Subtract(e, TSimd.Broadcast(1f)));
-            return TSimd.Select(TSimd.GreaterThan(x, TSimd.Zero), x, negative);
-        }
+            where TVec : struct => Vector<TSimd, TVec>(x, alpha);
     }
 }

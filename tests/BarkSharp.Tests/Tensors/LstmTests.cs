@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using BarkSharp.Tensors;
 
 namespace BarkSharp.Tests.Tensors;
@@ -66,6 +67,45 @@ public class LstmTests
         Lstm.Forward(x, steps, layer, one, 1);
         Lstm.Forward(x, steps, layer, many, 4);
         Assert.Equal(one, many);
+    }
+
+    [Theory]
+    [InlineData(7, 5, 9)]
+    [InlineData(40, 70, 12)]
+    public void Every_vector_width_and_thread_count_gives_the_same_bits(int input, int hidden, int steps)
+    {
+        var rng = new Random(hidden);
+        float[] x = Conv1dTests.RandomArray(rng, input * steps);
+        var layer = LstmLayerWeight.FromTorch(Conv1dTests.RandomArray(rng, 4 * hidden * input), Conv1dTests.RandomArray(rng, 4 * hidden * hidden),
+            Conv1dTests.RandomArray(rng, 4 * hidden), Conv1dTests.RandomArray(rng, 4 * hidden), input, hidden);
+        var expected = new float[hidden * steps];
+        using (Simd.Force(VectorPath.Vector128)) Lstm.Forward(x, steps, layer, expected, 1);
+        foreach (VectorPath path in new[] { VectorPath.Vector256, VectorPath.Vector512 })
+            foreach (int threads in new[] { 1, 3 })
+            {
+                var y = new float[hidden * steps];
+                using (Simd.Force(path)) Lstm.Forward(x, steps, layer, y, threads);
+                Assert.Equal(expected, y);
+            }
+    }
+
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(1e-6f)]
+    [InlineData(-0.003f)]
+    [InlineData(0.2499f)]
+    [InlineData(-0.25f)]
+    [InlineData(0.7f)]
+    [InlineData(-3f)]
+    [InlineData(9.5f)]
+    [InlineData(-100f)]
+    public void Gate_functions_match_double_precision(float v)
+    {
+        var vector = Vector128.Create(v);
+        float sigmoid = Lstm.Sigmoid<Simd128, Vector128<float>>(vector).GetElement(0);
+        float tanh = Lstm.Tanh<Simd128, Vector128<float>>(vector).GetElement(0);
+        Assert.True(Math.Abs(sigmoid - 1 / (1 + Math.Exp(-v))) <= 4e-7 * (1 / (1 + Math.Exp(-v))) + 1e-38, $"sigmoid({v}) = {sigmoid}");
+        Assert.True(Math.Abs(tanh - Math.Tanh(v)) <= 4e-7 * Math.Abs(Math.Tanh(v)), $"tanh({v}) = {tanh}");
     }
 
     [Fact]

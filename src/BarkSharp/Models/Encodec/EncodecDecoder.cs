@@ -179,18 +179,36 @@ internal sealed class EncodecDecoder : IThreadedModel
             throw new BarkInputException($"latent has {latent.Length} values, expected hidden_size {Config.HiddenSize} × frames {frames}.");
         int threads = Math.Max(1, MaxThreads);
         cancellationToken.ThrowIfCancellationRequested();
-        var x = new Signal(latent.ToArray(), Config.HiddenSize, frames);               // [hidden, T]
-        Signal h = _first.Forward(x, elu: false, threads);                              // [16F, T]
-        h = _lstm.Forward(h, threads, cancellationToken);                              // [16F, T]
-        foreach ((EncodecConvTranspose1d up, EncodecResnetBlock[] blocks) in _stages)
+        // Intermediate signals come from the array pool and go back as soon as they are consumed, so a decode touches
+        // a few buffers' worth of memory instead of allocating every layer's output afresh.
+        var x = Signal.Allocate(Config.HiddenSize, frames, pooled: true);                  // [hidden, T]
+        latent.CopyTo(x.Span);
+        Signal first = _first.Forward(x, elu: false, threads, pooled: true);           // [16F, T]
+        x.Return();
+        Signal h = _lstm.Forward(first, threads, cancellationToken, pooled: true);     // [16F, T]
+        first.Return();
+        Elu.ApplyInPlace(h.Span);
+        // Every stage starts with an ELU, and so does the last convolution: each stage's last block stores its
+        // output ELU'd, and each layer leaves the room the next residual block stacks its hidden rows in.
+        for (int s = 0; s < _stages.Length; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Elu.ApplyInPlace(h.Span);
-            h = up.Forward(h, threads);                                                 // [C/2, T·r]
-            foreach (EncodecResnetBlock block in blocks) h = block.Forward(h, threads);
+            (EncodecConvTranspose1d up, EncodecResnetBlock[] blocks) = _stages[s];
+            Signal next = up.Forward(h, threads, blocks.Length > 0 ? blocks[0].SpareRows : 0, pooled: true);   // [C/2, T·r]
+            h.Return();
+            for (int j = 0; j < blocks.Length; j++)
+            {
+                Signal y = blocks[j].Forward(next, threads, eluOutput: j == blocks.Length - 1, j + 1 < blocks.Length ? blocks[j + 1].SpareRows : 0, pooled: true);
+                next.Return();
+                next = y;
+            }
+            if (blocks.Length == 0) Elu.ApplyInPlace(next.Span);
+            h = next;
         }
         cancellationToken.ThrowIfCancellationRequested();
-        return _last.Forward(h, elu: true, threads).Data;                               // [channels, T·hop]
+        float[] audio = _last.Forward(h, elu: false, threads).Data;                     // [channels, T·hop]
+        h.Return();
+        return audio;
     }
 
     private int[] Validate(ReadOnlySpan<int> codes, int frames, out int codebooks)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using BarkSharp.Configuration;
 using BarkSharp.Tensors;
 
@@ -7,11 +8,27 @@ namespace BarkSharp.Models.Encodec;
 // EncodecLSTM, EncodecResnetBlock), for one sample in channel-major layout [channels, time]. Weight norm is folded
 // into plain weights at load (see EncodecWeightSource); time_group_norm is not supported (no Bark checkpoint uses it).
 
-/// <summary>Activations of one sample: <c>Data[c·Length + t]</c>, exactly <c>Channels·Length</c> elements.</summary>
+/// <summary>
+/// Activations of one sample: <c>Data[c·Length + t]</c>, <c>Channels·Length</c> elements, possibly followed by spare
+/// rows of the same length (room a residual block fills with its hidden activations, see <see cref="EncodecResnetBlock"/>).
+/// </summary>
 internal readonly record struct Signal(float[] Data, int Channels, int Length)
 {
-    public static Signal Allocate(int channels, int length) =>
-        new(GC.AllocateUninitializedArray<float>(checked(channels * length)), channels, length);
+    /// <summary>
+    /// A new signal with room for <paramref name="spareRows"/> more rows; <paramref name="pooled"/> takes the array
+    /// from <see cref="ArrayPool{T}.Shared"/> (longer than asked: more spare rows), to be given back with <see cref="Return"/>.
+    /// </summary>
+    public static Signal Allocate(int channels, int length, int spareRows = 0, bool pooled = false)
+    {
+        int size = checked((channels + spareRows) * length);
+        return new(pooled ? ArrayPool<float>.Shared.Rent(size) : GC.AllocateUninitializedArray<float>(size), channels, length);
+    }
+
+    /// <summary>Gives a pooled signal's array back; the signal must not be used afterwards.</summary>
+    public void Return() => ArrayPool<float>.Shared.Return(Data);
+
+    /// <summary>Rows past <see cref="Channels"/> that <see cref="Data"/> has room for.</summary>
+    public int SpareRows => Length == 0 ? 0 : Data.Length / Length - Channels;
 
     public Span<float> Span => Data.AsSpan(0, Channels * Length);
 }
@@ -57,31 +74,46 @@ internal sealed class EncodecConv1d
             config.UseCausalConv, ParsePadMode(config.PadMode));
     }
 
-    /// <summary>Convolves <paramref name="x"/>, applying ELU to it first when <paramref name="elu"/> is set.</summary>
-    public Signal Forward(Signal x, bool elu, int maxThreads)
+    /// <summary>
+    /// Convolves <paramref name="x"/>, applying ELU to it first when <paramref name="elu"/> is set, and to the result
+    /// when <paramref name="eluOutput"/> is.
+    /// </summary>
+    public Signal Forward(Signal x, bool elu, int maxThreads, bool eluOutput = false, bool pooled = false)
     {
         (int left, int right) = Padding(x.Length);
         int outLength = Conv1d.OutputLength(x.Length + left + right, _weight.KernelSize, _stride, _dilation);
-        Signal y = Signal.Allocate(_weight.OutChannels, outLength);
-        ForwardInto(x, elu, y, accumulate: false, maxThreads);
+        Signal y = Signal.Allocate(_weight.OutChannels, outLength, pooled: pooled);
+        ForwardInto(x, elu, y.Span, accumulate: false, maxThreads, eluOutput);
         return y;
     }
 
-    /// <summary>Writes (or, with <paramref name="accumulate"/>, adds) the convolution of <paramref name="x"/> to <paramref name="y"/>.</summary>
-    public void ForwardInto(Signal x, bool elu, Signal y, bool accumulate, int maxThreads)
+    /// <summary>Output steps for an input of <paramref name="length"/> steps.</summary>
+    public int OutputLength(int length)
+    {
+        (int left, int right) = Padding(length);
+        return Conv1d.OutputLength(length + left + right, _weight.KernelSize, _stride, _dilation);
+    }
+
+    /// <summary>
+    /// Writes (or, with <paramref name="accumulate"/>, adds) the convolution of <paramref name="x"/> to
+    /// <paramref name="y"/>; <paramref name="eluOutput"/> stores ELU of the result (not with accumulation).
+    /// </summary>
+    public void ForwardInto(Signal x, bool elu, Span<float> y, bool accumulate, int maxThreads, bool eluOutput = false)
     {
         (int left, int right) = Padding(x.Length);
         int padded = x.Length + left + right;
-        if (y.Channels != _weight.OutChannels || y.Length != Conv1d.OutputLength(padded, _weight.KernelSize, _stride, _dilation))
-            throw new InvalidOperationException($"output buffer [{y.Channels}, {y.Length}] does not fit the convolution.");
+        if (y.Length != (long)_weight.OutChannels * OutputLength(x.Length))
+            throw new InvalidOperationException($"output buffer of {y.Length} does not fit the convolution.");
         if (left == 0 && right == 0 && !elu)
         {
-            Conv1d.Forward(x.Span, x.Length, _weight, y.Span, _stride, _dilation, accumulate, maxThreads);
+            Conv1d.Forward(x.Span, x.Length, _weight, y, _stride, _dilation, accumulate, maxThreads, eluOutput);
             return;
         }
-        float[] input = GC.AllocateUninitializedArray<float>(checked(x.Channels * padded));
-        Pad(x, left, right, _padMode, elu, input);
-        Conv1d.Forward(input, padded, _weight, y.Span, _stride, _dilation, accumulate, maxThreads);
+        int size = checked(x.Channels * padded);
+        float[] input = ArrayPool<float>.Shared.Rent(size);
+        Pad(x, left, right, _padMode, elu, input.AsSpan(0, size));
+        Conv1d.Forward(input.AsSpan(0, size), padded, _weight, y, _stride, _dilation, accumulate, maxThreads, eluOutput);
+        ArrayPool<float>.Shared.Return(input);
     }
 
     /// <summary>
@@ -174,10 +206,11 @@ internal sealed class EncodecConvTranspose1d
         return new EncodecConvTranspose1d(ConvTranspose1dWeight.FromTorch(w, inChannels, outChannels, kernelSize, stride, b), total - right, right);
     }
 
-    public Signal Forward(Signal x, int maxThreads)
+    /// <summary>Upsamples <paramref name="x"/> into a new signal with <paramref name="spareRows"/> spare rows.</summary>
+    public Signal Forward(Signal x, int maxThreads, int spareRows = 0, bool pooled = false)
     {
         int full = ConvTranspose1d.FullLength(x.Length, _weight.KernelSize, _weight.Stride);
-        Signal y = Signal.Allocate(_weight.OutChannels, full - _trimLeft - _trimRight);
+        Signal y = Signal.Allocate(_weight.OutChannels, full - _trimLeft - _trimRight, spareRows, pooled);
         ConvTranspose1d.Forward(x.Span, x.Length, _weight, y.Span, _trimLeft, y.Length, maxThreads);
         return y;
     }
@@ -208,16 +241,22 @@ internal sealed class EncodecLstm
         return new EncodecLstm(result);
     }
 
-    public Signal Forward(Signal x, int maxThreads, CancellationToken cancellationToken)
+    /// <summary><c>lstm(x) + x</c> in a new signal (from the pool when <paramref name="pooled"/>; intermediate layers' outputs go back to it).</summary>
+    public Signal Forward(Signal x, int maxThreads, CancellationToken cancellationToken, bool pooled = false)
     {
         Signal h = x;
         foreach (LstmLayerWeight layer in _layers)
         {
-            Signal next = Signal.Allocate(layer.HiddenSize, x.Length);                 // [C, T]
+            Signal next = Signal.Allocate(layer.HiddenSize, x.Length, pooled: pooled);  // [C, T]
             Lstm.Forward(h.Span, x.Length, layer, next.Span, maxThreads, cancellationToken);
+            if (pooled && !ReferenceEquals(h.Data, x.Data)) h.Return();
             h = next;
         }
-        if (ReferenceEquals(h.Data, x.Data)) h = new Signal(x.Span.ToArray(), x.Channels, x.Length);
+        if (ReferenceEquals(h.Data, x.Data))
+        {
+            h = Signal.Allocate(x.Channels, x.Length, pooled: pooled);
+            x.Span.CopyTo(h.Span);
+        }
         System.Numerics.Tensors.TensorPrimitives.Add(h.Span, x.Span, h.Span);       // skip connection
         return h;
     }
@@ -225,38 +264,81 @@ internal sealed class EncodecLstm
 
 /// <summary>
 /// <c>EncodecResnetBlock</c>: <c>shortcut(x) + conv₂(elu(conv₁(elu(x))))</c> with conv₁ dim → dim/compress (residual
-/// kernel, dilation d), conv₂ back to dim (kernel 1), shortcut a 1×1 convolution (or the identity).
+/// kernel, dilation d), conv₂ back to dim (kernel 1), shortcut a 1×1 convolution (or the identity). With the
+/// convolutional shortcut, the shortcut and conv₂ are one 1×1 convolution over <c>[x; elu(h)]</c> (dim + dim/compress
+/// input channels, weights side by side, biases summed): conv₁ writes <c>elu(h)</c> into the rows below <c>x</c>
+/// (spare rows of the input signal when the producer left room, see <see cref="SpareRows"/>), and the block's output
+/// is written once, optionally with the ELU the next layer needs applied on the way.
 /// </summary>
 internal sealed class EncodecResnetBlock
 {
-    private readonly EncodecConv1d _conv1, _conv2;
-    private readonly EncodecConv1d? _shortcut;
+    private readonly EncodecConv1d _conv1;
+    private readonly EncodecConv1d? _conv2;
+    private readonly Conv1dWeight? _fused;
+    private readonly int _dim, _hidden;
 
-    private EncodecResnetBlock(EncodecConv1d conv1, EncodecConv1d conv2, EncodecConv1d? shortcut)
+    private EncodecResnetBlock(EncodecConv1d conv1, EncodecConv1d? conv2, Conv1dWeight? fused, int dim, int hidden)
     {
         _conv1 = conv1;
         _conv2 = conv2;
-        _shortcut = shortcut;
+        _fused = fused;
+        _dim = dim;
+        _hidden = hidden;
     }
+
+    /// <summary>Spare rows an input signal should carry so that the block needs no copy of it.</summary>
+    public int SpareRows => _fused is null ? 0 : _hidden;
 
     /// <summary>Reads <c>{module}.block.1</c>, <c>{module}.block.3</c> and <c>{module}.shortcut</c> (ELUs sit at 0 and 2).</summary>
     public static EncodecResnetBlock Load(EncodecWeightSource source, string module, EncodecConfig config, int dim, int dilation)
     {
         int hidden = dim / config.Compress;
         var conv1 = EncodecConv1d.Load(source, module + ".block.1", config, dim, hidden, config.ResidualKernelSize, dilation: dilation);
-        var conv2 = EncodecConv1d.Load(source, module + ".block.3", config, hidden, dim, 1);
-        EncodecConv1d? shortcut = config.UseConvShortcut ? EncodecConv1d.Load(source, module + ".shortcut", config, dim, dim, 1) : null;
-        return new EncodecResnetBlock(conv1, conv2, shortcut);
+        if (!config.UseConvShortcut)
+            return new EncodecResnetBlock(conv1, EncodecConv1d.Load(source, module + ".block.3", config, hidden, dim, 1), null, dim, hidden);
+        float[] w2 = source.ConvWeight(module + ".block.3.conv", [dim, hidden, 1], hidden);
+        float[] b2 = source.Tensor(module + ".block.3.conv.bias", [dim], hidden);
+        float[] ws = source.ConvWeight(module + ".shortcut.conv", [dim, dim, 1], dim);
+        float[] bs = source.Tensor(module + ".shortcut.conv.bias", [dim], dim);
+        int inputs = dim + hidden;
+        var w = new float[dim * inputs];
+        var b = new float[dim];
+        for (int co = 0; co < dim; co++)
+        {
+            ws.AsSpan(co * dim, dim).CopyTo(w.AsSpan(co * inputs, dim));
+            w2.AsSpan(co * hidden, hidden).CopyTo(w.AsSpan(co * inputs + dim, hidden));
+            b[co] = bs[co] + b2[co];
+        }
+        return new EncodecResnetBlock(conv1, null, Conv1dWeight.FromTorch(w, dim, inputs, 1, b), dim, hidden);
     }
 
-    public Signal Forward(Signal x, int maxThreads)
+    /// <summary>
+    /// The block's output <c>[dim, T]</c>, ELU'd when <paramref name="eluOutput"/>, with <paramref name="spareRows"/>
+    /// spare rows, from the pool when <paramref name="pooled"/>.
+    /// </summary>
+    public Signal Forward(Signal x, int maxThreads, bool eluOutput = false, int spareRows = 0, bool pooled = false)
     {
-        Signal h = _conv1.Forward(x, elu: true, maxThreads);                              // [dim/compress, T]
-        Elu.ApplyInPlace(h.Span);
-        Signal y = _shortcut is null
-            ? new Signal(x.Span.ToArray(), x.Channels, x.Length)
-            : _shortcut.Forward(x, elu: false, maxThreads);                              // [dim, T]
-        _conv2.ForwardInto(h, elu: false, y, accumulate: true, maxThreads);              // y += conv₂(elu(h))
+        if (_fused is null)
+        {
+            Signal h = _conv1.Forward(x, elu: true, maxThreads, eluOutput: true);         // elu(conv₁(elu(x))) [dim/compress, T]
+            var copy = Signal.Allocate(x.Channels, x.Length, spareRows, pooled);
+            x.Span.CopyTo(copy.Span);
+            _conv2!.ForwardInto(h, elu: false, copy.Span, accumulate: true, maxThreads);   // x + conv₂(…)
+            if (eluOutput) Elu.ApplyInPlace(copy.Span);
+            return copy;
+        }
+        int t = x.Length;
+        Signal stacked = x;                                                               // [x; elu(h)] [dim + dim/compress, T]
+        bool copied = x.SpareRows < _hidden;
+        if (copied)
+        {
+            stacked = Signal.Allocate(x.Channels, t, _hidden, pooled: true);
+            x.Span.CopyTo(stacked.Span);
+        }
+        _conv1.ForwardInto(x, elu: true, stacked.Data.AsSpan(_dim * t, _hidden * t), accumulate: false, maxThreads, eluOutput: true);
+        Signal y = Signal.Allocate(_dim, t, spareRows, pooled);
+        Conv1d.Forward(stacked.Data.AsSpan(0, (_dim + _hidden) * t), t, _fused, y.Span, maxThreads: maxThreads, elu: eluOutput);
+        if (copied) stacked.Return();
         return y;
     }
 }
