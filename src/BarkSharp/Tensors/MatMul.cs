@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -134,6 +133,7 @@ internal static partial class MatMul
             return (kc, mc);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void RunTiled(int p0, int p1)
         {
             int n = args.N, k = args.K, rowCount = args.RowCount, mr = Mr, width = Nv * TSimd.Count;
@@ -212,7 +212,7 @@ internal static partial class MatMul
                 for (int i = 0; i < args.N; i++)
                 {
                     var row = new Span<float>(args.Y + (long)i * rowCount + o0, o1 - o0);
-                    TensorPrimitives.Add(row, bias.AsSpan(rowStart + o0, o1 - o0), row);
+                    Simd.Add(row, bias.AsSpan(rowStart + o0, o1 - o0), row);
                 }
             }
         }
@@ -236,6 +236,7 @@ internal static partial class MatMul
     /// the tile starting at row <c>i</c>): a micro-kernel then reads its rows' activations for one input side by side,
     /// from one stream.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PackActivations(float* a, int lda, int mc, int kc, int mr, float* dst)
     {
         for (int i = 0; i < mc; i += mr)

@@ -180,6 +180,30 @@ public class VectorPathTests
         AssertBits(results[0], results[2], "Vector512 against Vector128");
     }
 
+    [Fact]
+    public void Add_and_scale_give_the_bits_of_TensorPrimitives_at_every_width()
+    {
+        var rng = new Random(5);
+        float[] x = [.. RandomArray(rng, 1001, 3f), float.NaN, float.PositiveInfinity, -0f], y = RandomArray(rng, x.Length, 1e-3f);
+        var sum = new float[x.Length];
+        var scaled = new float[x.Length];
+        System.Numerics.Tensors.TensorPrimitives.Add(x, y, sum);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(x, 0.37f, scaled);
+        foreach (VectorPath path in AllPaths)
+        {
+            using var _ = Simd.Force(path);
+            var s = new float[x.Length];
+            Simd.Add(x, y, s);
+            float[] inPlace = [.. x];
+            Simd.Add(inPlace, y, inPlace);
+            float[] t = [.. x];
+            Simd.Scale(t, 0.37f);
+            AssertBits(sum, s, $"Add, {path}");
+            AssertBits(sum, inPlace, $"Add in place, {path}");
+            AssertBits(scaled, t, $"Scale, {path}");
+        }
+    }
+
     [Theory]
     [InlineData(5, 7, 3, 100, 1, 1)]
     [InlineData(16, 9, 7, 61, 1, 3)]
