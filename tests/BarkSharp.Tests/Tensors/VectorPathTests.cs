@@ -67,7 +67,7 @@ public class VectorPathTests
         }
         data.Add(WeightType.Float32, 40, 45, 530, 0, 45);   // several input blocks: chains continued across them
         data.Add(WeightType.Float32, 18, 40, 50, 0, 40);    // 12 + 6 rows: a six-row rest of a 12-row tile (packed 12 apart)
-        data.Add(WeightType.Float32, 1100, 33, 70, 1, 31);  // several row blocks (about 500 rows each on a 1 MB L2)
+        data.Add(WeightType.Float32, 3100, 33, 70, 1, 31);  // several row blocks (at most 1536 rows each on a 1 MB L2, 3072 on 2 MB)
         return data;
     }
 
