@@ -391,6 +391,35 @@ if (args.Length > 0 && args[0] == "attention")
     Console.WriteLine($"attention median {median:F1} ms, {flops / median / 1e6:F0} GFLOP/s, {flops / median / 1e6 / peak:P0} of peak (min {times[0]:F1} ms)");
     return 0;
 }
+if (args.Length > 0 && args[0] == "prefill")
+{
+    // prefill [--threads N] [--rows N] [--reps N]: bark-small's semantic model over a 257-position prefill, timed the
+    // way `bark bench` times it (after one 20-position warm-up) and then warm, per repetition; GFLOP/s of its products.
+    int ti = Array.IndexOf(args, "--threads"), ri = Array.IndexOf(args, "--reps"), ni = Array.IndexOf(args, "--rows");
+    int threads = ti > 0 ? int.Parse(args[ti + 1]) : Environment.ProcessorCount, reps = ri > 0 ? int.Parse(args[ri + 1]) : 8;
+    int n = ni > 0 ? int.Parse(args[ni + 1]) : 257;
+    var config = BarkSharp.Configuration.BarkConfig.BarkSmall.SemanticConfig;
+    var model = BarkSharp.Models.BarkCausalModel.CreateRandom(config, 1);
+    model.MaxThreads = threads;
+    int h = config.HiddenSize;
+    var rng = new Random(1);
+    float[] embeds = Enumerable.Range(0, n * h).Select(_ => rng.NextSingle() - 0.5f).ToArray(), logits = new float[10_001];
+    var cache = model.CreateCache(1, n + 1);
+    var ws = model.CreateWorkspace();
+    double peak = MachineProbe.FmaGflops(threads);
+    double flops = 2.0 * n * config.NumLayers * 12.0 * h * h;
+    Console.WriteLine($"{MachineProbe.CpuName()}, {threads} thread(s), FMA peak {peak:F0} GFLOP/s, {n} positions, {config.NumLayers} layers");
+    model.ForwardEmbeddings(embeds.AsSpan(0, 20 * h), 1, 20, cache, ws, logits, lastPositionOnly: true, vocabCount: 10_001);
+    for (int rep = 0; rep < reps; rep++)
+    {
+        cache.Reset();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        model.ForwardEmbeddings(embeds, 1, n, cache, ws, logits, lastPositionOnly: true, vocabCount: 10_001);
+        double s = sw.Elapsed.TotalSeconds;
+        Console.WriteLine($"{(rep == 0 ? "cold" : "warm")} {s * 1000:F1} ms  {flops / s / 1e9:F0} GFLOP/s of block products = {flops / s / 1e9 / peak:P0} of peak");
+    }
+    return 0;
+}
 if (args.Length > 0 && args[0] == "layer")
 {
     // One bark-small layer over an 887-position causal prefill (or `layer fine`: 1024 frames, non-causal), split by

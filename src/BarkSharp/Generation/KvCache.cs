@@ -94,6 +94,7 @@ internal sealed class KvCache
     /// <typeparamref name="TElement"/>: row <c>t</c> of <paramref name="keys"/> and <paramref name="values"/> starts at
     /// <c>t · rowStride</c> and holds <c>heads · headDim</c> floats, head-major (a slice of the fused q|k|v projection).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal void Write<T, TElement>(int sequence, int layer, int position, ReadOnlySpan<float> keys, ReadOnlySpan<float> values, int rowStride, int count)
         where T : unmanaged
         where TElement : struct, IKvElement<T>

@@ -109,13 +109,13 @@ internal sealed class BarkBlock
         else
             Attend<ushort, KvBFloat16>(qkv, batch, seqLen, cache, layer, past, keyMask, attn, ws.Scores, threads);
         MatMul.Multiply(attn, n, AttOutProj, proj, threads);               // [n, H]
-        System.Numerics.Tensors.TensorPrimitives.Add(x[..(n * h)], proj, x);
+        Simd.Add(x[..(n * h)], proj, x);
 
         Layernorm2.Apply(x, n, normed, threads);                                    // [n, H]
         MatMul.Multiply(normed, n, MlpInProj, mlp, threads);               // [n, 4H]
         Gelu.Forward(mlp, mlp, threads);
         MatMul.Multiply(mlp, n, MlpOutProj, proj, threads);                // [n, H]
-        System.Numerics.Tensors.TensorPrimitives.Add(x[..(n * h)], proj, x);
+        Simd.Add(x[..(n * h)], proj, x);
     }
 
     /// <summary>

@@ -189,7 +189,7 @@ internal sealed class BarkCausalModel : IThreadedModel
         for (int r = 0; r < n; r++)                                           // x = E + P     [n, H]
         {
             int position = past + r % seqLen;
-            System.Numerics.Tensors.TensorPrimitives.Add(inputEmbeds.Slice(r * h, h), _positionEmbeds.AsSpan(position * h, h), x.Slice(r * h, h));
+            Simd.Add(inputEmbeds.Slice(r * h, h), _positionEmbeds.AsSpan(position * h, h), x.Slice(r * h, h));
         }
 
         ReadOnlySpan<float> keyMask = default;

@@ -133,7 +133,7 @@ internal sealed class BarkFineModel : IThreadedModel
                 int id = ids[r * codes + c];
                 if ((uint)id >= (uint)Config.InputVocabSize)
                     throw new BarkInputException($"fine code {id} (frame {r % seqLen}, codebook {c}) is outside [0, {Config.InputVocabSize}).");
-                System.Numerics.Tensors.TensorPrimitives.Add(xr, _inputEmbeds[c].AsSpan(id * h, h), xr);
+                Simd.Add(xr, _inputEmbeds[c].AsSpan(id * h, h), xr);
             }
         }
 

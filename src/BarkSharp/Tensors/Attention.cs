@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -141,7 +140,7 @@ internal static partial class Attention
                     int length = causal ? past + t0 + i + 1 : total;
                     var scores = new Span<float>(s + i * padded, length);
                     ExpOfScaledScores(s + i * padded, length, scale, keyMask);
-                    TensorPrimitives.Multiply(scores, 1f / Simd.Sum(scores), scores);
+                    Simd.Scale(scores, 1f / Simd.Sum(scores));
                     new Span<float>(s + i * padded + length, longest - length).Clear();
                 }
                 WeightedValues(s, padded, block, longest, vh, headDim, output + (long)t0 * outStride + h * headDim, outStride);

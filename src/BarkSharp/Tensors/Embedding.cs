@@ -23,7 +23,7 @@ internal static class Embedding
                 throw new BarkInputException($"token id {id} at position {i} is outside the {tableName} vocabulary [0, {vocab}).");
             ReadOnlySpan<float> row = table.Slice(id * dim, dim);
             Span<float> d = dst.Slice(i * dim, dim);
-            if (add) System.Numerics.Tensors.TensorPrimitives.Add(d, row, d);
+            if (add) Simd.Add(d, row, d);
             else row.CopyTo(d);
         }
     }

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace BarkSharp.Tensors;
 
 /// <summary>
@@ -42,6 +40,7 @@ internal static class LayerNorm
                 new ReadOnlySpan<float>(bias, biasLength), new Span<float>(y, end * dim), epsilon);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Rows(ReadOnlySpan<float> x, int r0, int r1, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, float epsilon)
     {
         int dim = weight.Length;
@@ -59,7 +58,7 @@ internal static class LayerNorm
             variance /= dim;
             float inv = 1f / MathF.Sqrt(variance + epsilon);
             for (int i = 0; i < dim; i++) yr[i] = (xr[i] - mean) * inv * weight[i];
-            if (!bias.IsEmpty) TensorPrimitives.Add(yr, bias, yr);
+            if (!bias.IsEmpty) Simd.Add(yr, bias, yr);
         }
     }
 }

@@ -81,16 +81,70 @@ internal static class Simd
     }
 
     /// <summary>
+    /// <c>destination[i] = x[i] + y[i]</c>: <c>TensorPrimitives.Add</c>'s bits (lane-wise IEEE), compiled optimized on
+    /// first call (<c>System.Numerics.Tensors</c> ships without precompiled code, so its generic operators run
+    /// unoptimized until the JIT tiers them up — during the first prefill of a run). Any of the spans may be the same memory.
+    /// </summary>
+    public static unsafe void Add(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination)
+    {
+        if (y.Length < x.Length || destination.Length < x.Length) throw new ArgumentException("y or destination shorter than x.");
+        fixed (float* px = x)
+        fixed (float* py = y)
+        fixed (float* pd = destination)
+        {
+            switch (Path)
+            {
+                case VectorPath.Vector512: Add<Simd512, Vector512<float>>(px, py, pd, x.Length); break;
+                case VectorPath.Vector256: Add<Simd256, Vector256<float>>(px, py, pd, x.Length); break;
+                default: Add<Simd128, Vector128<float>>(px, py, pd, x.Length); break;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Add<TSimd, TVec>(float* x, float* y, float* d, int length)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        int n = TSimd.Count, i = 0;
+        for (; i + n <= length; i += n) TSimd.Store(TSimd.Add(TSimd.Load(x + i), TSimd.Load(y + i)), d + i);
+        for (; i < length; i++) d[i] = x[i] + y[i];
+    }
+
+    /// <summary><c>x[i] = x[i] · factor</c> in place (the bits of <c>TensorPrimitives.Multiply</c>; see <see cref="Add"/>).</summary>
+    public static void Scale(Span<float> x, float factor) => Map(new ScaleMap(factor), x, x);
+
+    private readonly struct ScaleMap(float factor) : IVectorMap
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public TVec Apply<TSimd, TVec>(TVec x)
+            where TSimd : struct, ISimd<TVec>
+            where TVec : struct => TSimd.Multiply(x, TSimd.Broadcast(factor));
+    }
+
+    /// <summary>
     /// <c>y[i] = f(x[i])</c> for a lane-wise <typeparamref name="TMap"/>; the last partial vector is staged through a
     /// buffer so every element takes the same vector formula. <paramref name="x"/> and <paramref name="y"/> may be
     /// the same memory.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Map<TSimd, TVec, TMap>(TMap map, float* x, float* y, int length)
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
         where TMap : struct, IVectorMap
     {
         int n = TSimd.Count, i = 0;
+        // Four independent vectors per step: a long formula (GELU's erfc, an exponential) is a chain of dependent
+        // operations, and interleaving four chains keeps the vector units busy during each one's latency.
+        for (; i + 4 * n <= length; i += 4 * n)
+        {
+            TVec a = map.Apply<TSimd, TVec>(TSimd.Load(x + i)), b = map.Apply<TSimd, TVec>(TSimd.Load(x + i + n));
+            TVec c = map.Apply<TSimd, TVec>(TSimd.Load(x + i + 2 * n)), d = map.Apply<TSimd, TVec>(TSimd.Load(x + i + 3 * n));
+            TSimd.Store(a, y + i);
+            TSimd.Store(b, y + i + n);
+            TSimd.Store(c, y + i + 2 * n);
+            TSimd.Store(d, y + i + 3 * n);
+        }
         for (; i + n <= length; i += n) TSimd.Store(map.Apply<TSimd, TVec>(TSimd.Load(x + i)), y + i);
         if (i < length)
         {
@@ -120,6 +174,7 @@ internal static class Simd
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe float Sum<TSimd, TVec>(float* x, int length)
         where TSimd : struct, ISimd<TVec>
         where TVec : struct

@@ -67,7 +67,7 @@ public class VectorPathTests
         }
         data.Add(WeightType.Float32, 40, 45, 530, 0, 45);   // several input blocks: chains continued across them
         data.Add(WeightType.Float32, 18, 40, 50, 0, 40);    // 12 + 6 rows: a six-row rest of a 12-row tile (packed 12 apart)
-        data.Add(WeightType.Float32, 1100, 33, 70, 1, 31);  // several row blocks (about 500 rows each on a 1 MB L2)
+        data.Add(WeightType.Float32, 3100, 33, 70, 1, 31);  // several row blocks (at most 1536 rows each on a 1 MB L2, 3072 on 2 MB)
         return data;
     }
 
@@ -178,6 +178,30 @@ public class VectorPathTests
         }
         AssertBits(results[0], results[1], "Vector256 against Vector128");
         AssertBits(results[0], results[2], "Vector512 against Vector128");
+    }
+
+    [Fact]
+    public void Add_and_scale_give_the_bits_of_TensorPrimitives_at_every_width()
+    {
+        var rng = new Random(5);
+        float[] x = [.. RandomArray(rng, 1001, 3f), float.NaN, float.PositiveInfinity, -0f], y = RandomArray(rng, x.Length, 1e-3f);
+        var sum = new float[x.Length];
+        var scaled = new float[x.Length];
+        System.Numerics.Tensors.TensorPrimitives.Add(x, y, sum);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(x, 0.37f, scaled);
+        foreach (VectorPath path in AllPaths)
+        {
+            using var _ = Simd.Force(path);
+            var s = new float[x.Length];
+            Simd.Add(x, y, s);
+            float[] inPlace = [.. x];
+            Simd.Add(inPlace, y, inPlace);
+            float[] t = [.. x];
+            Simd.Scale(t, 0.37f);
+            AssertBits(sum, s, $"Add, {path}");
+            AssertBits(sum, inPlace, $"Add in place, {path}");
+            AssertBits(scaled, t, $"Scale, {path}");
+        }
     }
 
     [Theory]
