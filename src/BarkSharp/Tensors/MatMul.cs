@@ -82,12 +82,57 @@ internal static partial class MatMul
         return true;
     }
 
+    /// <summary>
+    /// Whether a product on several threads packs its activations once, split between the threads, before the threads
+    /// split the panels (<c>BARKSHARP_SHARED_PACK=0</c>: every thread packs all rows itself, the earlier way; kept for
+    /// A/B timing). Packing only copies, so the results are the same bits either way.
+    /// </summary>
+    internal static bool SharedPacking { get; set; } = Environment.GetEnvironmentVariable("BARKSHARP_SHARED_PACK") != "0";
+
     private static unsafe void Run<TSimd, TVec>(in Product args, int panels, int threads)
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
         fixed (float* packed = args.W.PackedF32)
-            KernelParallel.For(new Job<TSimd, TVec>(args, packed), panels, threads);
+        {
+            if (threads <= 1 || !SharedPacking || (args.N <= 2 && HasDecodeKernel(args.W.Type)))
+            {
+                KernelParallel.For(new Job<TSimd, TVec>(args, packed, null), panels, threads);
+                return;
+            }
+            // Pack all activations once: block (kb, i0) of Job.RunTiled starts at kb · nPad + i0 · kc, so tile row r of
+            // input block kb lies at kb · nPad + r · kc whatever the row blocking.
+            int mr = Job<TSimd, TVec>.Mr, k = args.K, n = args.N;
+            int kcBlock = Math.Min(Job<TSimd, TVec>.Blocking(n).Kc, k);
+            int nPad = (n + mr - 1) / mr * mr, tiles = nPad / mr, kBlocks = (k + kcBlock - 1) / kcBlock;
+            float[] buffer = ArrayPool<float>.Shared.Rent(nPad * k);
+            try
+            {
+                fixed (float* pre = buffer)
+                {
+                    KernelParallel.For(new PackJob(args.X, n, k, kcBlock, mr, nPad, tiles, pre), kBlocks * tiles, threads);
+                    KernelParallel.For(new Job<TSimd, TVec>(args, packed, pre), panels, threads);
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>Packs register tiles of activations (unit = input block × tile of rows) into the shared layout of <see cref="Run{TSimd, TVec}"/>.</summary>
+    private readonly unsafe struct PackJob(float* x, int n, int k, int kcBlock, int mr, int nPad, int tiles, float* dst) : IRangeJob
+    {
+        public void Run(int begin, int end)
+        {
+            for (int u = begin; u < end; u++)
+            {
+                int kb = u / tiles * kcBlock, row = u % tiles * mr;
+                int kc = Math.Min(kcBlock, k - kb), rows = Math.Min(mr, n - row);
+                PackActivations(x + (long)row * k + kb, k, rows, kc, mr, dst + (long)kb * nPad + (long)row * kc);
+            }
+        }
     }
 
     /// <summary>The operands of one product (pointers stay valid while <see cref="MultiplyRows(ReadOnlySpan{float}, int, WeightMatrix, int, int, Span{float}, int, Int8Kernel)"/> runs).</summary>
@@ -98,7 +143,8 @@ internal static partial class MatMul
         public readonly WeightMatrix W = w;
     }
 
-    private readonly unsafe struct Job<TSimd, TVec>(Product args, float* packed) : IRangeJob
+    /// <summary>One product's panels; <c>prepacked</c>, when not null, holds all activations packed (see <see cref="Run{TSimd, TVec}"/>).</summary>
+    private readonly unsafe struct Job<TSimd, TVec>(Product args, float* packed, float* prepacked) : IRangeJob
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
@@ -106,7 +152,7 @@ internal static partial class MatMul
         /// Rows of the register tile: 12 × 2 vectors with AVX-512, 6 × 2 with AVX2 (x86 has 16 vector registers),
         /// 6 × 4 with 128-bit vectors (measured twice as fast as 12 × 2 there: half the passes over the activations).
         /// </summary>
-        private static int Mr => TSimd.Count == 16 ? 12 : 6;
+        internal static int Mr => TSimd.Count == 16 ? 12 : 6;
 
         /// <summary>Vectors per tile row: 2, or 4 with 128-bit vectors (6 × 4 = 24 accumulators in Arm64's 32 registers).</summary>
         private static int Nv => TSimd.Count == 4 ? 4 : 2;
@@ -129,7 +175,7 @@ internal static partial class MatMul
         /// prefill's 887 or a fine pass's 1024 rows ran 3–4 % faster than two blocks of at most half the L2 (one thread;
         /// 2–3 % on two). Measured on Zen 4 against 128, 192 and 512 inputs, and 96, 300 and 512 rows.
         /// </summary>
-        private static (int Kc, int Mc) Blocking(int n)
+        internal static (int Kc, int Mc) Blocking(int n)
         {
             int kc = Math.Clamp(CacheSizes.L1Data / (Nr * sizeof(float)), 64, MaxKc) & ~15;
             int mcMax = Math.Clamp(CacheSizes.L2 * 3 / 2 / (kc * sizeof(float)), Mr, 4096) / Mr * Mr;
@@ -145,11 +191,12 @@ internal static partial class MatMul
             (int kcBlock, int mcBlock) = Blocking(n);
             kcBlock = Math.Min(kcBlock, k);
             float* tile = stackalloc float[12 * Nr];
-            float[] aBuffer = ArrayPool<float>.Shared.Rent(mcBlock * kcBlock);
+            float[]? aBuffer = prepacked == null ? ArrayPool<float>.Shared.Rent(mcBlock * kcBlock) : null;
+            int nPad = (n + mr - 1) / mr * mr;
             float[]? widenedBuffer = packed == null ? ArrayPool<float>.Shared.Rent(kcBlock * Nr) : null;
             try
             {
-                fixed (float* aPacked = aBuffer)
+                fixed (float* aOwn = aBuffer)
                 fixed (float* widened = widenedBuffer)
                 {
                     for (int kb = 0; kb < k; kb += kcBlock)
@@ -159,7 +206,9 @@ internal static partial class MatMul
                         for (int i0 = 0; i0 < n; i0 += mcBlock)
                         {
                             int mc = Math.Min(mcBlock, n - i0);
-                            PackActivations(args.X + (long)i0 * k + kb, k, mc, kc, mr, aPacked);
+                            float* aPacked = aOwn;
+                            if (prepacked != null) aPacked = prepacked + (long)kb * nPad + (long)i0 * kc;
+                            else PackActivations(args.X + (long)i0 * k + kb, k, mc, kc, mr, aPacked);
                             for (int p = p0; p < p1; p++)
                             {
                                 int panel = args.FirstPanel + p;
@@ -202,7 +251,7 @@ internal static partial class MatMul
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(aBuffer);
+                if (aBuffer != null) ArrayPool<float>.Shared.Return(aBuffer);
                 if (widenedBuffer != null) ArrayPool<float>.Shared.Return(widenedBuffer);
             }
         }

@@ -54,6 +54,38 @@ public class KernelReferenceTests
     }
 
     [Theory]
+    [InlineData(29, 200, 600, WeightType.Float32)]      // a partial register tile, a partial panel, three input blocks
+    [InlineData(29, 200, 600, WeightType.BFloat16)]     // bf16 weights (widened slice by slice off the generated kernels)
+    [InlineData(1550, 64, 300, WeightType.Float32)]     // two row blocks on a 1 MB L2
+    public void MatMul_shared_activation_packing_gives_the_same_bits_as_packing_per_thread(int n, int rows, int cols, WeightType type)
+    {
+        var rng = new Random(n + rows + cols);
+        float[] x = RandomArray(rng, n * cols), w = RandomArray(rng, rows * cols), bias = RandomArray(rng, rows);
+        var m = WeightMatrix.FromFloat32(w, rows, cols, bias, type);
+        bool saved = MatMul.SharedPacking;
+        try
+        {
+            var one = new float[n * rows];
+            MatMul.Multiply(x, n, m, one, maxThreads: 1);
+            foreach (bool shared in new[] { true, false })
+            {
+                MatMul.SharedPacking = shared;
+                var two = new float[n * rows];
+                MatMul.Multiply(x, n, m, two, maxThreads: 2);
+                Assert.Equal(one, two);
+                var part = new float[n * 37];
+                MatMul.MultiplyRows(x, n, m, 21, 37, part, maxThreads: 2);
+                for (int i = 0; i < n; i++)
+                    Assert.Equal(one.AsSpan(i * rows + 21, 37).ToArray(), part.AsSpan(i * 37, 37).ToArray());
+            }
+        }
+        finally
+        {
+            MatMul.SharedPacking = saved;
+        }
+    }
+
+    [Theory]
     [InlineData(1, 1, true)]
     [InlineData(3, 13, true)]
     [InlineData(4, 768, false)]
