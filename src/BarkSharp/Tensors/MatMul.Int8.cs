@@ -49,6 +49,7 @@ internal static partial class MatMul
     /// <c>scale = (max − min) / 255</c> (0 when the row is constant, every q then 0). <paramref name="q"/> may be longer
     /// than <paramref name="x"/>; the rest is zeroed.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void QuantizeRow(ReadOnlySpan<float> x, Span<byte> q, out float scale, out float min)
     {
         min = TensorPrimitives.Min(x);
@@ -67,6 +68,19 @@ internal static partial class MatMul
             Vector512<uint> Level(ReadOnlySpan<float> x, int at) => Vector512.ConvertToUInt32(
                 Vector512.Min(Vector512.Max(Vector512.Round((Vector512.Create(x.Slice(at, 16)) - vMin) * vInverse), Vector512<float>.Zero), top));
         }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> vMin = Vector256.Create(min), vInverse = Vector256.Create(inverse), top = Vector256.Create(255f);
+            for (; k + 32 <= x.Length; k += 32)
+            {
+                // Signed conversions (levels are 0–255): AVX2 has no unsigned one.
+                Vector256<int> u0 = Level(x, k), u1 = Level(x, k + 8), u2 = Level(x, k + 16), u3 = Level(x, k + 24);
+                Vector256.Narrow(Vector256.Narrow(u0, u1), Vector256.Narrow(u2, u3)).AsByte().CopyTo(q[k..]);
+            }
+
+            Vector256<int> Level(ReadOnlySpan<float> x, int at) => Vector256.ConvertToInt32(
+                Vector256.Min(Vector256.Max(Vector256.Round((Vector256.Create(x.Slice(at, 8)) - vMin) * vInverse), Vector256<float>.Zero), top));
+        }
         for (; k < x.Length; k++) q[k] = (byte)Math.Clamp(MathF.Round((x[k] - min) * inverse), 0f, 255f);
         q[x.Length..].Clear();
     }
@@ -76,18 +90,23 @@ internal static partial class MatMul
         int k = w.Cols, width = w.KGroups * 4;
         byte[] quantized = ArrayPool<byte>.Shared.Rent(n * width);
         float[] ranges = ArrayPool<float>.Shared.Rent(2 * n);
+        // The AVX2 kernel reads each row's activations widened to 16 bits once here: one group is one 64-bit broadcast.
+        bool widen = kernel == Int8Kernel.PairwiseAvx2;
+        ushort[]? wide = widen ? ArrayPool<ushort>.Shared.Rent(n * width) : null;
         try
         {
             for (int i = 0; i < n; i++)
                 QuantizeRow(new ReadOnlySpan<float>(x + (long)i * k, k), quantized.AsSpan(i * width, width), out ranges[2 * i], out ranges[2 * i + 1]);
+            if (wide != null) Widen(quantized.AsSpan(0, n * width), wide);
             fixed (byte* q = quantized)
+            fixed (ushort* q16 = wide)
             fixed (float* r = ranges)
             fixed (sbyte* packed = w.PackedI8)
             fixed (float* scales = w.Scales)
             fixed (int* sums = w.WeightSums)
             fixed (float* bias = w.Bias)
             {
-                var job = new Int8Job(q, r, n, width, packed, scales, sums, bias, rowStart, rowCount, y, firstPanel, kernel);
+                var job = new Int8Job(q, q16, r, n, width, packed, scales, sums, bias, rowStart, rowCount, y, firstPanel, kernel);
                 KernelParallel.For(job, panels, threads);
             }
         }
@@ -95,13 +114,29 @@ internal static partial class MatMul
         {
             ArrayPool<byte>.Shared.Return(quantized);
             ArrayPool<float>.Shared.Return(ranges);
+            if (wide != null) ArrayPool<ushort>.Shared.Return(wide);
         }
     }
 
+    /// <summary>Copies bytes into 16-bit values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Widen(ReadOnlySpan<byte> q, Span<ushort> wide)
+    {
+        int i = 0;
+        for (; i + 32 <= q.Length; i += 32)
+        {
+            Vector256<byte> v = Vector256.Create(q.Slice(i, 32));
+            Vector256.WidenLower(v).CopyTo(wide[i..]);
+            Vector256.WidenUpper(v).CopyTo(wide[(i + 16)..]);
+        }
+        for (; i < q.Length; i++) wide[i] = q[i];
+    }
+
     private readonly unsafe struct Int8Job(
-        byte* q, float* ranges, int n, int width, sbyte* packed, float* scales, int* sums, float* bias,
+        byte* q, ushort* q16, float* ranges, int n, int width, sbyte* packed, float* scales, int* sums, float* bias,
         int rowStart, int rowCount, float* y, int firstPanel, Int8Kernel kernel) : IRangeJob
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int p0, int p1)
         {
             int groups = width / 4;
@@ -109,6 +144,7 @@ internal static partial class MatMul
             int tileRows = n <= 2 ? n : 4, tilePanels = 4 / tileRows;
             int* acc = stackalloc int[4 * Nr];
             byte** a = stackalloc byte*[4];
+            ulong** a16 = stackalloc ulong*[4];
             sbyte** b = stackalloc sbyte*[4];
             for (int p = p0; p < p1; p += tilePanels)
             {
@@ -117,7 +153,9 @@ internal static partial class MatMul
                     // Lanes past the last row or panel repeat the last one; their sums are dropped.
                     for (int l = 0; l < 4; l++)
                     {
-                        a[l] = q + (long)Math.Min(i + l % tileRows, n - 1) * width;
+                        long row = Math.Min(i + l % tileRows, n - 1);
+                        a[l] = q + row * width;
+                        a16[l] = (ulong*)(q16 + row * width);
                         b[l] = packed + (firstPanel + Math.Min(p + l / tileRows, p1 - 1)) * panelBytes;
                     }
                     switch (kernel)
@@ -128,8 +166,11 @@ internal static partial class MatMul
                         case Int8Kernel.Vnni:
                             DotVnni(a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], groups, acc);
                             break;
+                        case Int8Kernel.PairwiseAvx2 when tilePanels == 1:
+                            DotPairwiseAvx2OnePanel(a16[0], a16[1], a16[2], a16[3], b[0], groups, acc);
+                            break;
                         case Int8Kernel.PairwiseAvx2:
-                            for (int l = 0; l < 4; l++) DotPairwiseAvx2(a[l], b[l], groups, acc + l * Nr);
+                            for (int l = 0; l < 4; l++) DotPairwiseAvx2(a16[l], b[l], groups, acc + l * Nr);
                             break;
                         case Int8Kernel.Widening128:
                             for (int l = 0; l < 4; l++) DotWidening128(a[l], b[l], groups, acc + l * Nr);
@@ -221,19 +262,57 @@ internal static partial class MatMul
     }
 
     /// <summary>
-    /// One lane with AVX2: bytes widened to 16 bits, <c>vpmaddwd</c> summing input pairs into 32 bits (each output
-    /// keeps two partial sums, added at the end).
+    /// Four rows of one panel with AVX2: each 16-byte slice of a group (four outputs × four inputs) is widened to 16 bits
+    /// once and multiplied (<c>vpmaddwd</c>) with the four rows' broadcast activations (four 16-bit values, see
+    /// <see cref="MultiplyInt8"/>), eight outputs at a time; each output keeps two partial sums, added at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void DotPairwiseAvx2(byte* a, sbyte* b, int groups, int* acc)
+    private static unsafe void DotPairwiseAvx2OnePanel(ulong* a0, ulong* a1, ulong* a2, ulong* a3, sbyte* b, int groups, int* acc)
+    {
+        for (int s = 0; s < Nr / 8; s++)
+        {
+            Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+            sbyte* p = b + 32 * s;
+            for (int g = 0; g < groups; g++, p += GroupBytes)
+            {
+                Vector256<short> w0 = Avx2.ConvertToVector256Int16(p), w1 = Avx2.ConvertToVector256Int16(p + 16);
+                Vector256<short> v = Vector256.Create(a0[g]).AsInt16();
+                c00 = Avx2.Add(c00, Avx2.MultiplyAddAdjacent(w0, v));
+                c01 = Avx2.Add(c01, Avx2.MultiplyAddAdjacent(w1, v));
+                v = Vector256.Create(a1[g]).AsInt16();
+                c10 = Avx2.Add(c10, Avx2.MultiplyAddAdjacent(w0, v));
+                c11 = Avx2.Add(c11, Avx2.MultiplyAddAdjacent(w1, v));
+                v = Vector256.Create(a2[g]).AsInt16();
+                c20 = Avx2.Add(c20, Avx2.MultiplyAddAdjacent(w0, v));
+                c21 = Avx2.Add(c21, Avx2.MultiplyAddAdjacent(w1, v));
+                v = Vector256.Create(a3[g]).AsInt16();
+                c30 = Avx2.Add(c30, Avx2.MultiplyAddAdjacent(w0, v));
+                c31 = Avx2.Add(c31, Avx2.MultiplyAddAdjacent(w1, v));
+            }
+            int* o = acc + 8 * s;
+            PairSums(c00, c01).Store(o);
+            PairSums(c10, c11).Store(o + Nr);
+            PairSums(c20, c21).Store(o + 2 * Nr);
+            PairSums(c30, c31).Store(o + 3 * Nr);
+        }
+    }
+
+    /// <summary>Eight outputs in order from two vectors of four outputs' two partial sums each.</summary>
+    private static Vector256<int> PairSums(Vector256<int> lo, Vector256<int> hi) =>
+        Avx2.Permute4x64(Avx2.HorizontalAdd(lo, hi).AsInt64(), 0b11_01_10_00).AsInt32();
+
+    /// <summary>
+    /// One lane of 32 outputs with AVX2 (a decode step's panels): <c>vpmaddwd</c> of the group's 128 bytes widened to
+    /// 16 bits and the row's four broadcast 16-bit activations; each output keeps two partial sums, added at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void DotPairwiseAvx2(ulong* a, sbyte* b, int groups, int* acc)
     {
         Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        for (int g = 0; g < groups; g++)
+        sbyte* p = b;
+        for (int g = 0; g < groups; g++, p += GroupBytes)
         {
-            // The group's four activations, as 16-bit values repeated for four outputs.
-            byte* x = a + 4 * g;
-            Vector256<short> v = Vector256.Create(x[0] | (ulong)x[1] << 16 | (ulong)x[2] << 32 | (ulong)x[3] << 48).AsInt16();
-            sbyte* p = b + (long)g * GroupBytes;
+            Vector256<short> v = Vector256.Create(a[g]).AsInt16();
             c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p), v));
             c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 16), v));
             c2 = Avx2.Add(c2, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 32), v));
@@ -243,10 +322,10 @@ internal static partial class MatMul
             c6 = Avx2.Add(c6, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 96), v));
             c7 = Avx2.Add(c7, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(p + 112), v));
         }
-        int* pairs = stackalloc int[2 * Nr];
-        c0.Store(pairs); c1.Store(pairs + 8); c2.Store(pairs + 16); c3.Store(pairs + 24);
-        c4.Store(pairs + 32); c5.Store(pairs + 40); c6.Store(pairs + 48); c7.Store(pairs + 56);
-        for (int j = 0; j < Nr; j++) acc[j] = pairs[2 * j] + pairs[2 * j + 1];
+        PairSums(c0, c1).Store(acc);
+        PairSums(c2, c3).Store(acc + 8);
+        PairSums(c4, c5).Store(acc + 16);
+        PairSums(c6, c7).Store(acc + 24);
     }
 
     /// <summary>
@@ -308,6 +387,7 @@ internal static partial class MatMul
     /// The int8 epilogue every int8 kernel (managed, <c>vpdpbusd zmm</c>, AMX) ends with, one code for all so their results
     /// are the same bits: <c>y = wScale · (xScale · acc + xMin · Σw) + b</c> for the panel's outputs inside the requested rows.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void StoreInt8(int* acc, float xScale, float xMin, float* scales, int* sums, float* bias, float* y,
         int rowStart, int rowCount, int row, int panel)
     {
