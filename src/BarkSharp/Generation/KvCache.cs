@@ -128,7 +128,7 @@ internal sealed class KvCache
     }
 
     /// <summary>
-    /// <see cref="Write{T, TElement}"/> into a bfloat16 cache, the same bits (<see cref="MatMul.RoundToBFloat16"/> rounds
+    /// <see cref="Write{T, TElement}"/> into a bfloat16 cache, the same bits (<see cref="MatMul.RoundToBFloat16(ReadOnlySpan{float}, Span{ushort})"/> rounds
     /// as <see cref="KvBFloat16.FromSingle"/>) with the rounding vectorized: 16 positions' keys rounded row by row, then
     /// stored transposed; each head's values rounded straight into place.
     /// </summary>

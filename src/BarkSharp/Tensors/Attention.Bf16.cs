@@ -98,13 +98,11 @@ internal static partial class Attention
         }
         for (; (j & 15) != 0; j++) row[j] = float.NegativeInfinity;   // e^−∞ = 0 past the row
         Vector512<float> shift = Vector512.Create(m), sum = Vector512<float>.Zero;
-        Vector512<uint> half = Vector512.Create(0x7FFFu), one = Vector512.Create(1u);
         for (j = 0; j < length; j += 16)
         {
             Vector512<float> e = ExpOfNonPositive(Vector512.Load(row + j) - shift);
             sum += e;
-            Vector512<uint> bits = e.AsUInt32();
-            Vector512<uint> rounded = (bits + half + ((bits >> 16) & one)) >> 16;   // nearest even (e is finite)
+            Vector512<uint> rounded = MatMul.RoundToBFloat16(e);
             Vector512.Narrow(rounded, rounded).GetLower().Store(p + j);
         }
         float total = 0;

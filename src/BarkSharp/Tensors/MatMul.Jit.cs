@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using BarkSharp.Tensors.Jit;
 
@@ -129,22 +130,26 @@ internal static partial class MatMul
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            Vector512<uint> half = Vector512.Create(0x7FFFu), one = Vector512.Create(1u), quiet = Vector512.Create(0x40u);
             for (; i + 32 <= source.Length; i += 32)
             {
-                Vector512<ushort> r = Vector512.Narrow(Round(Vector512.Create(source.Slice(i, 16))), Round(Vector512.Create(source.Slice(i + 16, 16))));
+                Vector512<ushort> r = Vector512.Narrow(RoundToBFloat16(Vector512.Create(source.Slice(i, 16))), RoundToBFloat16(Vector512.Create(source.Slice(i + 16, 16))));
                 r.CopyTo(destination[i..]);
-            }
-
-            Vector512<uint> Round(Vector512<float> v)
-            {
-                Vector512<uint> bits = v.AsUInt32();
-                Vector512<uint> rounded = (bits + half + ((bits >> 16) & one)) >> 16;
-                Vector512<uint> nan = (bits >> 16) | quiet;
-                return Vector512.ConditionalSelect(Vector512.Equals(v, v).AsUInt32(), rounded, nan);
             }
         }
         for (; i < source.Length; i++) destination[i] = WeightMatrix.ToBFloat16(source[i]);
+    }
+
+    /// <summary>
+    /// 16 float32 → bfloat16 bits in the low half of each lane, round to nearest even; a NaN stays a (quiet) NaN. The one
+    /// rounding the vector paths share (<see cref="RoundToBFloat16(ReadOnlySpan{float}, Span{ushort})"/>, bf16 attention).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<uint> RoundToBFloat16(Vector512<float> v)
+    {
+        Vector512<uint> bits = v.AsUInt32();
+        Vector512<uint> rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
+        Vector512<uint> nan = (bits >> 16) | Vector512.Create(0x40u);
+        return Vector512.ConditionalSelect(Vector512.Equals(v, v).AsUInt32(), rounded, nan);
     }
 
     /// <summary>Panels × blocks of up to 12 rows through the generated bf16 kernel; bias added.</summary>
