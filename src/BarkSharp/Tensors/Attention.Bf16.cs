@@ -48,17 +48,9 @@ internal static partial class Attention
         ReadOnlySpan<float> keyMask, Span<float> output, int maxThreads = 1)
     {
         if (!Bf16Supported(headDim)) throw new PlatformNotSupportedException("bf16 attention needs AVX512-BF16, generated kernels and heads a multiple of 32 wide.");
-        int total = past + queryCount;
-        if (total > stride) throw new ArgumentException($"{total} positions exceed the cache stride {stride}.");
-        if (stride % 16 != 0) throw new ArgumentException("the cache stride must be a multiple of 16.", nameof(stride));
-        if (keys.Length < (long)heads * headDim * stride || values.Length < (long)heads * headDim * stride) throw new ArgumentException("cache shorter than heads × headDim × stride.");
-        if (q.Length < (long)(queryCount - 1) * qStride + heads * headDim) throw new ArgumentException("q shorter than its rows.", nameof(q));
-        if (output.Length < (long)queryCount * heads * headDim) throw new ArgumentException("output shorter than T × heads × headDim.", nameof(output));
-        if (!keyMask.IsEmpty && keyMask.Length < total) throw new ArgumentException("key mask shorter than past + T.", nameof(keyMask));
+        int threads = CheckOperands(q.Length, qStride, keys.Length, values.Length, stride, heads, headDim, past, queryCount, keyMask.Length, output.Length, maxThreads);
         if (queryCount == 0) return;
 
-        long work = (long)heads * queryCount * total * headDim;
-        int threads = work < (1 << 18) ? 1 : Math.Min(maxThreads, heads);
         fixed (float* pq = q)
         fixed (ushort* pk = keys)
         fixed (ushort* pv = values)

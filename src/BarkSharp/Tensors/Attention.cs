@@ -39,6 +39,25 @@ internal static partial class Attention
         Forward<float, KvFloat32>(q, qStride, keys, values, stride, heads, headDim, past, queryCount, causal, keyMask, output, scratch, maxThreads);
 
     /// <summary>
+    /// The checks both attention paths (<see cref="Forward{T, TElement}"/>, <see cref="ForwardBf16"/>) make of their
+    /// operands (lengths in elements; a key mask of length 0 is none), and the threads they use: one below 2¹⁸
+    /// multiply-adds, else up to one per head.
+    /// </summary>
+    private static int CheckOperands(int qLength, int qStride, int keysLength, int valuesLength, int stride, int heads, int headDim,
+        int past, int queryCount, int keyMaskLength, int outputLength, int maxThreads)
+    {
+        int total = past + queryCount;
+        if (total > stride) throw new ArgumentException($"{total} positions exceed the cache stride {stride}.");
+        if (stride % 16 != 0) throw new ArgumentException("the cache stride must be a multiple of 16.", nameof(stride));
+        if (keysLength < (long)heads * headDim * stride || valuesLength < (long)heads * headDim * stride) throw new ArgumentException("cache shorter than heads × headDim × stride.");
+        if (qLength < (long)(queryCount - 1) * qStride + heads * headDim) throw new ArgumentException("q shorter than its rows.", "q");
+        if (outputLength < (long)queryCount * heads * headDim) throw new ArgumentException("output shorter than T × heads × headDim.", "output");
+        if (keyMaskLength != 0 && keyMaskLength < total) throw new ArgumentException("key mask shorter than past + T.", "keyMask");
+        long work = (long)heads * queryCount * total * headDim;
+        return work < (1 << 18) ? 1 : Math.Min(maxThreads, heads);
+    }
+
+    /// <summary>
     /// <see cref="Forward(ReadOnlySpan{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, int, int, bool, ReadOnlySpan{float}, Span{float}, Span{float}, int)"/>
     /// over keys and values stored as <typeparamref name="TElement"/>, widened to float32 in registers as they are read.
     /// </summary>
@@ -50,14 +69,8 @@ internal static partial class Attention
         where T : unmanaged
         where TElement : struct, IKvElement<T>
     {
-        int total = past + queryCount;
-        if (total > stride) throw new ArgumentException($"{total} positions exceed the cache stride {stride}.");
-        if (stride % 16 != 0) throw new ArgumentException("the cache stride must be a multiple of 16.", nameof(stride));
-        if (scratch.Length < ScratchSize(heads, total)) throw new ArgumentException("scratch too small; see ScratchSize.", nameof(scratch));
-        if (!keyMask.IsEmpty && keyMask.Length < total) throw new ArgumentException("key mask shorter than past + T.", nameof(keyMask));
-
-        long work = (long)heads * queryCount * total * headDim;
-        int threads = work < (1 << 18) ? 1 : Math.Min(maxThreads, heads);
+        int threads = CheckOperands(q.Length, qStride, keys.Length, values.Length, stride, heads, headDim, past, queryCount, keyMask.Length, output.Length, maxThreads);
+        if (scratch.Length < ScratchSize(heads, past + queryCount)) throw new ArgumentException("scratch too small; see ScratchSize.", nameof(scratch));
         unsafe
         {
             fixed (float* pq = q)
