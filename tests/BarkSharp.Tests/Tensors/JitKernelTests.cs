@@ -17,6 +17,18 @@ internal sealed class IsaFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A test that runs x86-64 machine code in memory it maps itself: Linux (for <c>/proc/self/maps</c>) on x86-64 only.</summary>
+internal sealed class X64LinuxFactAttribute : FactAttribute
+{
+    /// <summary>Skips the test off Linux and off x86-64 (Arm64 runs no generated kernels).</summary>
+    public X64LinuxFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux()) Skip = "needs Linux";
+        else if (System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
+            Skip = $"runs x86-64 code; this process is {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}";
+    }
+}
+
 /// <summary>Tests that switch <see cref="JitKernels.Enabled"/> run alone (bf16 results depend on it).</summary>
 [CollectionDefinition(nameof(JitSwitchCollection), DisableParallelization = true)]
 public sealed class JitSwitchCollection;
@@ -323,7 +335,7 @@ public class JitKernelTests
         }
     }
 
-    [LinuxFact]
+    [X64LinuxFact]
     public unsafe void Executable_pages_are_never_writable()
     {
         // mov eax, 42; ret

@@ -33,6 +33,9 @@ public class VectorPathTests
         // CI names the path it means to test, so a switch the runtime ignores cannot leave it testing the default.
         if (Environment.GetEnvironmentVariable("BARKSHARP_EXPECT_VECTOR_PATH") is { Length: > 0 } expected)
             Assert.Equal(expected, Simd.Detected.ToString());
+        // .ci/arm64-kernels runs these tests on the Arm64 runtime under qemu: it must not be the host's x64 one.
+        if (Environment.GetEnvironmentVariable("BARKSHARP_EXPECT_ARCHITECTURE") is { Length: > 0 } architecture)
+            Assert.Equal(architecture, System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString());
     }
 
     [Fact]
