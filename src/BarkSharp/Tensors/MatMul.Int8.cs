@@ -13,6 +13,8 @@ internal enum Int8Kernel
     Vnni,
     /// <summary>AVX2 <c>vpmaddwd</c> on bytes widened to 16 bits.</summary>
     PairwiseAvx2,
+    /// <summary>Arm64 <c>SDOT</c> (the dot-product extension, <c>Dp</c>): see MatMul.Int8.Arm64.cs.</summary>
+    DotProductArm64,
     /// <summary>
     /// Portable 128-bit vectors (Arm64 NEON, x86 SSE4.1): bytes widened to 16 bits, multiplied exactly in 16 bits
     /// (|255 · 127| &lt; 2¹⁵) and widened again into 32-bit sums.
@@ -41,8 +43,19 @@ internal static partial class MatMul
     internal static Int8Kernel BestInt8Kernel =>
         AvxVnni.IsSupported ? Int8Kernel.Vnni
         : Avx2.IsSupported ? Int8Kernel.PairwiseAvx2
+        : System.Runtime.Intrinsics.Arm.Dp.IsSupported ? Int8Kernel.DotProductArm64
         : Vector128.IsHardwareAccelerated ? Int8Kernel.Widening128
         : Int8Kernel.Scalar;
+
+    /// <summary>The instruction (or method) of a managed int8 kernel, for <c>bark info</c> and <c>bark bench</c>.</summary>
+    internal static string Int8KernelName(Int8Kernel kernel) => kernel switch
+    {
+        Int8Kernel.Vnni => "vpdpbusd ymm",
+        Int8Kernel.PairwiseAvx2 => "vpmaddwd ymm",
+        Int8Kernel.DotProductArm64 => "Arm64 sdot",
+        Int8Kernel.Widening128 => "128-bit widening",
+        _ => "scalar",
+    };
 
     /// <summary>
     /// Quantizes one activation row to bytes over its own range: <c>q = round((x − min) / scale)</c>,
@@ -171,6 +184,12 @@ internal static partial class MatMul
                             break;
                         case Int8Kernel.PairwiseAvx2:
                             for (int l = 0; l < 4; l++) DotPairwiseAvx2(a16[l], b[l], groups, acc + l * Nr);
+                            break;
+                        case Int8Kernel.DotProductArm64 when tilePanels == 1:
+                            DotSdotOnePanel(a[0], a[1], a[2], a[3], b[0], sums + (long)(firstPanel + p) * Nr, groups, acc);
+                            break;
+                        case Int8Kernel.DotProductArm64:
+                            for (int l = 0; l < 4; l++) DotSdot(a[l], b[l], sums + (long)(firstPanel + Math.Min(p + l / tileRows, p1 - 1)) * Nr, groups, acc + l * Nr);
                             break;
                         case Int8Kernel.Widening128:
                             for (int l = 0; l < 4; l++) DotWidening128(a[l], b[l], groups, acc + l * Nr);

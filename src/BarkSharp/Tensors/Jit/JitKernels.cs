@@ -106,7 +106,8 @@ internal static unsafe class JitKernels
         JitKernelKind int8 = KindFor(WeightType.Int8), bf16 = KindFor(WeightType.BFloat16);
         string note = AmxNote;
         string attention = bf16 != JitKernelKind.None && Attention.Bf16Supported(64) ? ", bf16 attention: vdpbf16ps zmm (generated)" : "";
-        return $"int8: {Name(int8)}, bf16: {Name(bf16)}{attention}" + (note.Length > 0 ? $" ({note})" : "");
+        string int8Name = int8 == JitKernelKind.None ? $"managed ({MatMul.Int8KernelName(MatMul.BestInt8Kernel)})" : Name(int8);
+        return $"int8: {int8Name}, bf16: {Name(bf16)}{attention}" + (note.Length > 0 ? $" ({note})" : "");
 
         static string Name(JitKernelKind kind) => kind switch
         {
