@@ -63,7 +63,8 @@ internal sealed class Conv1dWeight
 /// 1-D convolution over channel-major activations, <c>y[co, t] = b[co] + Σ_ci Σ_j W[co, ci, j]·x[ci, t·stride + j·dilation]</c>
 /// (PyTorch <c>Conv1d</c>, groups = 1, no implicit padding: pad the input first). Direct (im2col-free): a register
 /// tile of 4 output channels × 3 vectors of time steps (48 with AVX-512, 24 with AVX2, 12 with 128-bit vectors) accumulates over input
-/// channels and taps, with vector loads along time and broadcast weights. Each output is one fused multiply-add
+/// channels and taps, with vector loads along time and broadcast weights (a block holding a single channel, as a
+/// convolution to mono audio has, takes a one-channel tile instead of computing three empty rows). Each output is one fused multiply-add
 /// chain over (input channel, tap) in that order, computed by exactly one thread, so results depend neither on the
 /// thread count nor on the vector width. The input and output must not overlap.
 /// </summary>
@@ -256,17 +257,49 @@ internal static class Conv1d
                 for (int k = chunk * ChunkTiles, kEnd = Math.Min(k + ChunkTiles, tiles); k < kEnd; k++)
                 {
                     int q = qBegin + k * tileT, count = Math.Min(tileT, qEnd - q);
-                    if (k >= firstSafe && k < endSafe)
-                    {
-                        Tile(x + q, ldx, offsets, wb, bb, rows, co0, q, count);
-                    }
-                    else
+                    float* xq = x + q;
+                    long ld = ldx;
+                    int* offs = offsets;
+                    if (k < firstSafe || k >= endSafe)
                     {
                         int slot = k < firstSafe ? k : k - (endSafe - firstSafe);
-                        Tile(stage + (long)slot * cin * stagedWidth, stagedWidth, stagedOffsets, wb, bb, rows, co0, q, count);
+                        xq = stage + (long)slot * cin * stagedWidth;
+                        ld = stagedWidth;
+                        offs = stagedOffsets;
                     }
+                    if (rows == 1) SingleRowTile(xq, ld, offs, wb, bb, co0, q, count);
+                    else Tile(xq, ld, offs, wb, bb, rows, co0, q, count);
                 }
             }
+        }
+
+        /// <summary>
+        /// <see cref="Tile"/> for a block with one output channel (a convolution to mono audio): the same chain per
+        /// output without the three empty rows' multiply-adds, which would otherwise be three quarters of the work.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [SkipLocalsInit]
+        private void SingleRowTile(float* xq, long ldxq, int* offs, float* wp, float* b, int m0, int q, int count)
+        {
+            int lanes = TSimd.Count;
+            TVec a0 = TSimd.Zero, a1 = a0, a2 = a0;
+            for (int ci = 0; ci < cin; ci++)
+            {
+                float* xr = xq + ci * ldxq;
+                for (int j = 0; j < taps; j++, wp += 4)
+                {
+                    float* xs = xr + offs[j];
+                    TVec c = TSimd.Broadcast(wp[0]);
+                    a0 = TSimd.Fma(TSimd.Load(xs), c, a0);
+                    a1 = TSimd.Fma(TSimd.Load(xs + lanes), c, a1);
+                    a2 = TSimd.Fma(TSimd.Load(xs + 2 * lanes), c, a2);
+                }
+            }
+            float* acc = stackalloc float[3 * 16];
+            TSimd.Store(a0, acc);
+            TSimd.Store(a1, acc + lanes);
+            TSimd.Store(a2, acc + 2 * lanes);
+            Emit(acc, b is null ? 0f : b[0], m0, q, count, 3 * lanes);
         }
 
         /// <summary>
@@ -321,8 +354,57 @@ internal static class Conv1d
             TSimd.Store(a30, acc + 9 * lanes);
             TSimd.Store(a31, acc + 10 * lanes);
             TSimd.Store(a32, acc + 11 * lanes);
+            if (rows == Conv1dWeight.Block && EmitInterleaved(acc, b, m0, q, count, 3 * lanes)) return;
             for (int row = 0; row < rows; row++)
                 Emit(acc + row * 3 * lanes, b is null ? 0f : b[row], m0 + row, q, count, 3 * lanes);
+        }
+
+        /// <summary>
+        /// The stores of a whole tile of a transposed convolution with 2 or 4 phases, when the block's four rows are
+        /// whole output channels (<c>m0</c> is a multiple of 4) and the tile lies inside the output: the phase rows
+        /// (bias added as <see cref="Emit"/> adds it) are interleaved in registers and stored as whole vectors, instead
+        /// of one scalar store per value. Returns false, storing nothing, when it does not apply.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private bool EmitInterleaved(float* acc, float* b, int m0, int q, int count, int width)
+        {
+            int s = output.Phases;
+            if ((s != 2 && s != 4) || output.Accumulate || count != width || !Interleave.Supported<TVec>()) return false;
+            long p0 = (long)q * s + output.Shift;
+            if (p0 < 0 || p0 + (long)s * width > output.Limit) return false;
+            int lanes = TSimd.Count;
+            for (int i = 0; i < width; i += lanes)
+            {
+                TVec v0 = TSimd.Add(TSimd.Load(acc + i), TSimd.Broadcast(b is null ? 0f : b[0]));
+                TVec v1 = TSimd.Add(TSimd.Load(acc + width + i), TSimd.Broadcast(b is null ? 0f : b[1]));
+                TVec v2 = TSimd.Add(TSimd.Load(acc + 2 * width + i), TSimd.Broadcast(b is null ? 0f : b[2]));
+                TVec v3 = TSimd.Add(TSimd.Load(acc + 3 * width + i), TSimd.Broadcast(b is null ? 0f : b[3]));
+                if (s == 2)
+                {
+                    // Rows 0, 1: phases 0, 1 of channel m0 / 2; rows 2, 3: of the next channel.
+                    float* d0 = output.Y + m0 / 2 * output.Ldy + p0 + 2 * i, d1 = d0 + output.Ldy;
+                    (TVec lo, TVec hi) = Interleave.Pair(v0, v1);
+                    TSimd.Store(lo, d0);
+                    TSimd.Store(hi, d0 + lanes);
+                    (lo, hi) = Interleave.Pair(v2, v3);
+                    TSimd.Store(lo, d1);
+                    TSimd.Store(hi, d1 + lanes);
+                }
+                else
+                {
+                    // Rows 0 … 3: the four phases of channel m0 / 4; (0, 2) and (1, 3) interleaved, then those two.
+                    float* d = output.Y + m0 / 4 * output.Ldy + p0 + 4 * i;
+                    (TVec a0, TVec a1) = Interleave.Pair(v0, v2);
+                    (TVec c0, TVec c1) = Interleave.Pair(v1, v3);
+                    (TVec lo, TVec hi) = Interleave.Pair(a0, c0);
+                    TSimd.Store(lo, d);
+                    TSimd.Store(hi, d + lanes);
+                    (lo, hi) = Interleave.Pair(a1, c1);
+                    TSimd.Store(lo, d + 2 * lanes);
+                    TSimd.Store(hi, d + 3 * lanes);
+                }
+            }
+            return true;
         }
 
         /// <summary>
@@ -366,5 +448,54 @@ internal static class Conv1d
                 row[p] = accumulate ? row[p] + acc[i] : acc[i];
             }
         }
+    }
+}
+
+/// <summary>
+/// Interleaves two vectors lane by lane (<c>a₀ b₀ a₁ b₁ …</c>, the first half of the lanes in the first result, the
+/// second in the second), for the vector types with a hardware shuffle for it: pure data movement, no rounding.
+/// </summary>
+internal static class Interleave
+{
+    private static readonly Vector512<int> Low512 = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    private static readonly Vector512<int> High512 = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+
+    /// <summary>Whether <see cref="Pair"/> has an implementation for <typeparamref name="TVec"/> on this machine.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Supported<TVec>()
+        where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>)) return System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+        if (typeof(TVec) == typeof(Vector256<float>)) return System.Runtime.Intrinsics.X86.Avx.IsSupported;
+        if (typeof(TVec) == typeof(Vector128<float>)) return System.Runtime.Intrinsics.X86.Sse.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported;
+        return false;
+    }
+
+    /// <summary>The lanes of <paramref name="a"/> and <paramref name="b"/> interleaved; only where <see cref="Supported"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (TVec Low, TVec High) Pair<TVec>(TVec a, TVec b)
+        where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+        {
+            Vector512<float> x = (Vector512<float>)(object)a, y = (Vector512<float>)(object)b;
+            return ((TVec)(object)System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(x, Low512, y),
+                (TVec)(object)System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2(x, High512, y));
+        }
+        if (typeof(TVec) == typeof(Vector256<float>))
+        {
+            Vector256<float> x = (Vector256<float>)(object)a, y = (Vector256<float>)(object)b;
+            Vector256<float> lo = System.Runtime.Intrinsics.X86.Avx.UnpackLow(x, y), hi = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(x, y);
+            return ((TVec)(object)System.Runtime.Intrinsics.X86.Avx.Permute2x128(lo, hi, 0x20),
+                (TVec)(object)System.Runtime.Intrinsics.X86.Avx.Permute2x128(lo, hi, 0x31));
+        }
+        if (typeof(TVec) == typeof(Vector128<float>))
+        {
+            Vector128<float> x = (Vector128<float>)(object)a, y = (Vector128<float>)(object)b;
+            if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                return ((TVec)(object)System.Runtime.Intrinsics.X86.Sse.UnpackLow(x, y), (TVec)(object)System.Runtime.Intrinsics.X86.Sse.UnpackHigh(x, y));
+            return ((TVec)(object)System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.ZipLow(x, y), (TVec)(object)System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.ZipHigh(x, y));
+        }
+        throw new PlatformNotSupportedException();
     }
 }

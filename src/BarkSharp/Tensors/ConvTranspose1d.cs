@@ -68,7 +68,7 @@ internal sealed class ConvTranspose1dWeight
 /// padding): <c>y[co, t·stride + k] += W[ci, co, k]·x[ci, t]</c> plus the bias, full length
 /// <c>(length − 1)·stride + KernelSize</c>. All phases are computed as one stride-1 convolution on
 /// <see cref="Conv1d"/>'s engine (no zero-stuffed input), which stores each phase straight into its interleaved place
-/// in the output (no phase buffer); only the requested window is computed, so trimming costs nothing. Deterministic for any thread count.
+/// in the output (no phase buffer; with 2 or 4 phases as whole vectors, interleaved in registers); only the requested window is computed, so trimming costs nothing. Deterministic for any thread count.
 /// </summary>
 internal static class ConvTranspose1d
 {

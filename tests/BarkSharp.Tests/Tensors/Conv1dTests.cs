@@ -41,6 +41,7 @@ public class Conv1dTests
     [InlineData(32, 17, 1, 333, 1, 1)]
     [InlineData(2, 1, 7, 7, 1, 1)]
     [InlineData(64, 33, 7, 500, 1, 1)]
+    [InlineData(32, 1, 7, 400, 1, 1)]
     public void Matches_scalar_reference(int cin, int cout, int k, int length, int stride, int dilation)
     {
         var rng = new Random(cin * 1000 + cout * 10 + k);

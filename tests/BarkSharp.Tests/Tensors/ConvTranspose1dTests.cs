@@ -30,6 +30,10 @@ public class ConvTranspose1dTests
     [InlineData(2, 3, 3, 5, 11, 0, 0)]
     [InlineData(16, 8, 16, 8, 1, 0, 8)]
     [InlineData(40, 21, 10, 5, 97, 3, 2)]
+    [InlineData(9, 5, 8, 4, 150, 0, 4)]
+    [InlineData(9, 6, 8, 4, 131, 3, 1)]
+    [InlineData(12, 8, 4, 2, 200, 0, 2)]
+    [InlineData(7, 4, 4, 2, 157, 1, 0)]
     public void Matches_scalar_reference_with_trimming(int cin, int cout, int k, int stride, int length, int trimLeft, int trimRight)
     {
         var rng = new Random(cin * 100 + k * 7 + length);

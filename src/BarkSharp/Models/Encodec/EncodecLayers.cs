@@ -111,7 +111,7 @@ internal sealed class EncodecConv1d
         }
         int size = checked(x.Channels * padded);
         float[] input = ArrayPool<float>.Shared.Rent(size);
-        Pad(x, left, right, _padMode, elu, input.AsSpan(0, size));
+        Pad(x, left, right, _padMode, elu, input.AsSpan(0, size), maxThreads);
         Conv1d.Forward(input.AsSpan(0, size), padded, _weight, y, _stride, _dilation, accumulate, maxThreads, eluOutput);
         ArrayPool<float>.Shared.Return(input);
     }
@@ -133,23 +133,36 @@ internal sealed class EncodecConv1d
 
     /// <summary>
     /// Copies <paramref name="x"/> into <paramref name="dst"/> <c>[C, left + L + right]</c> with the padding filled in
-    /// (ELU applied on the way when asked). Reflect padding of an input no longer than the padding follows
-    /// Transformers' <c>_pad1d</c>: the input is first extended with zeros to <c>max(left, right) + 1</c> steps,
-    /// reflected, and the surplus cut from the end.
+    /// (ELU applied on the way when asked), channels split over up to <paramref name="maxThreads"/> threads. Reflect
+    /// padding of an input no longer than the padding follows Transformers' <c>_pad1d</c>: the input is first extended
+    /// with zeros to <c>max(left, right) + 1</c> steps, reflected, and the surplus cut from the end.
     /// </summary>
-    internal static void Pad(Signal x, int left, int right, PadMode mode, bool elu, Span<float> dst)
+    internal static unsafe void Pad(Signal x, int left, int right, PadMode mode, bool elu, Span<float> dst, int maxThreads = 1)
     {
-        int length = x.Length, padded = left + length + right;
-        int extended = mode == PadMode.Reflect && length <= Math.Max(left, right) ? Math.Max(left, right) + 1 : length;
-        for (int c = 0; c < x.Channels; c++)
+        int padded = left + x.Length + right;
+        if (dst.Length < (long)x.Channels * padded) throw new ArgumentException($"dst has {dst.Length} elements, expected {x.Channels}×{padded}.", nameof(dst));
+        // A thread per 64 Ki elements at most: a small signal is padded faster than threads start.
+        int threads = (int)Math.Clamp(((long)x.Channels * padded) >> 16, 1, Math.Max(1, maxThreads));
+        fixed (float* pd = dst)
+            KernelParallel.For(new PadJob(x, left, right, mode, elu, pd), x.Channels, threads);
+    }
+
+    private readonly unsafe struct PadJob(Signal x, int left, int right, PadMode mode, bool elu, float* dst) : IRangeJob
+    {
+        public void Run(int c0, int c1)
         {
-            ReadOnlySpan<float> src = x.Data.AsSpan(c * length, length);
-            Span<float> row = dst.Slice(c * padded, padded);
-            Span<float> middle = row.Slice(left, length);
-            if (elu) Elu.Apply(src, middle);
-            else src.CopyTo(middle);
-            for (int i = 0; i < left; i++) row[i] = Outside(middle, i - left, mode, extended);
-            for (int i = left + length; i < padded; i++) row[i] = Outside(middle, i - left, mode, extended);
+            int length = x.Length, padded = left + length + right;
+            int extended = mode == PadMode.Reflect && length <= Math.Max(left, right) ? Math.Max(left, right) + 1 : length;
+            for (int c = c0; c < c1; c++)
+            {
+                ReadOnlySpan<float> src = x.Data.AsSpan(c * length, length);
+                var row = new Span<float>(dst + (long)c * padded, padded);
+                Span<float> middle = row.Slice(left, length);
+                if (elu) Elu.Apply(src, middle);
+                else src.CopyTo(middle);
+                for (int i = 0; i < left; i++) row[i] = Outside(middle, i - left, mode, extended);
+                for (int i = left + length; i < padded; i++) row[i] = Outside(middle, i - left, mode, extended);
+            }
         }
     }
 
