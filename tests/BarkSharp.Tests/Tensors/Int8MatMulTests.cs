@@ -57,6 +57,7 @@ public class Int8MatMulTests
         { 13, 64, 130, 0, 64 },
         { 1, 300, 66, 101, 77 },
         { 2, 300, 66, 31, 200 },
+        { 41, 70, 1000, 3, 64 },   // enough inputs that two threads split the quantization; six-row tiles and a rest of five
     };
 
     [Theory]
