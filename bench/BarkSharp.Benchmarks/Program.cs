@@ -305,12 +305,15 @@ if (args.Length > 0 && args[0] == "jit")
 
 if (args.Length > 0 && args[0] == "gemm")
 {
-    // gemm [f32|int8] [--threads N] [--reps N]: bark-small's three block products (att_proj, mlp_in, mlp_out) at the
+    // gemm [f32|int8] [--threads N] [--reps N] [--cpu-time]: bark-small's three block products (att_proj, mlp_in, mlp_out) at the
     // semantic prefill's 257 rows, a coarse prefill's 887 and the fine pass's 1024; best and median of the rounds, and
     // the fraction of the best of three FMA probes of the same path (a shared machine's noise only ever slows a round).
+    // --cpu-time (one thread, Linux): rounds timed by the thread's CPU time, for a host busy with other work.
     var type = BarkBenchmark.ParseWeightType(args.Skip(1).FirstOrDefault(a => a is "f32" or "bf16" or "f16" or "int8") ?? "f32");
     int ti = Array.IndexOf(args, "--threads"), ri = Array.IndexOf(args, "--reps");
     int threads = ti > 0 ? int.Parse(args[ti + 1]) : 1, reps = ri > 0 ? int.Parse(args[ri + 1]) : 7, h = 768;
+    bool cpuTime = args.Contains("--cpu-time");
+    if (cpuTime && (threads != 1 || !ThreadClock.IsSupported)) throw new ArgumentException("--cpu-time times one thread on Linux");
     double peak = Enumerable.Range(0, 3).Max(_ => MachineProbe.FmaGflops(threads));
     Console.WriteLine($"{MachineProbe.CpuName()}, {threads} thread(s), {type}, FMA peak {peak:F0} GFLOP/s (best of 3 probes)");
     var rng = new Random(1);
@@ -332,8 +335,9 @@ if (args.Length > 0 && args[0] == "gemm")
             for (int rep = 0; rep < reps; rep++)
             {
                 var sw = System.Diagnostics.Stopwatch.StartNew();
+                double cpu0 = cpuTime ? ThreadClock.Milliseconds() : 0;
                 BarkSharp.Tensors.MatMul.Multiply(x.AsSpan(0, n * w.Cols), n, w, y, threads);
-                times.Add(sw.Elapsed.TotalMilliseconds);
+                times.Add(cpuTime ? ThreadClock.Milliseconds() - cpu0 : sw.Elapsed.TotalMilliseconds);
             }
             times.Sort();
             double f = 2.0 * n * w.Rows * w.Cols;

@@ -28,28 +28,16 @@ internal static partial class MatMul
         if (kind == JitKernelKind.AmxInt8)
         {
             int lda = steps * 64, width = w.KGroups * 4;
-            byte[] quantized = ArrayPool<byte>.Shared.Rent(height * lda);
-            float[] ranges = ArrayPool<float>.Shared.Rent(2 * n);
-            try
+            using QuantizedRows rows = QuantizeRows(x, n, k, width, lda, height, threads);
+            fixed (byte* q = rows.Bytes)
+            fixed (float* r = rows.Ranges)
+            fixed (sbyte* b = (sbyte[])packed)
+            fixed (float* scales = w.Scales)
+            fixed (int* sums = w.WeightSums)
+            fixed (float* bias = w.Bias)
             {
-                Array.Clear(quantized, 0, height * lda);
-                for (int i = 0; i < n; i++)
-                    QuantizeRow(new ReadOnlySpan<float>(x + (long)i * k, k), quantized.AsSpan(i * lda, width), out ranges[2 * i], out ranges[2 * i + 1]);
-                fixed (byte* q = quantized)
-                fixed (float* r = ranges)
-                fixed (sbyte* b = (sbyte[])packed)
-                fixed (float* scales = w.Scales)
-                fixed (int* sums = w.WeightSums)
-                fixed (float* bias = w.Bias)
-                {
-                    var epilogue = new Vnni512Job(q, r, n, width, null, scales, sums, bias, rowStart, rowCount, y, firstPanel);
-                    KernelParallel.For(new AmxJob(kind, amx, q, lda, b, steps, n, bias, rowStart, rowCount, y, firstPanel, epilogue), panels, threads);
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(quantized);
-                ArrayPool<float>.Shared.Return(ranges);
+                var epilogue = new Vnni512Job(q, r, n, width, null, scales, sums, bias, rowStart, rowCount, y, firstPanel);
+                KernelParallel.For(new AmxJob(kind, amx, q, lda, b, steps, n, bias, rowStart, rowCount, y, firstPanel, epilogue), panels, threads);
             }
         }
         else

@@ -51,26 +51,15 @@ internal static partial class MatMul
 
     private static unsafe void MultiplyVnni512(float* x, int n, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel, int panels, int threads)
     {
-        int k = w.Cols, width = w.KGroups * 4;
-        byte[] quantized = ArrayPool<byte>.Shared.Rent(n * width);
-        float[] ranges = ArrayPool<float>.Shared.Rent(2 * n);
-        try
-        {
-            for (int i = 0; i < n; i++)
-                QuantizeRow(new ReadOnlySpan<float>(x + (long)i * k, k), quantized.AsSpan(i * width, width), out ranges[2 * i], out ranges[2 * i + 1]);
-            fixed (byte* q = quantized)
-            fixed (float* r = ranges)
-            fixed (sbyte* packed = w.PackedI8)
-            fixed (float* scales = w.Scales)
-            fixed (int* sums = w.WeightSums)
-            fixed (float* bias = w.Bias)
-                KernelParallel.For(new Vnni512Job(q, r, n, width, packed, scales, sums, bias, rowStart, rowCount, y, firstPanel), panels, threads);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(quantized);
-            ArrayPool<float>.Shared.Return(ranges);
-        }
+        int width = w.KGroups * 4;
+        using QuantizedRows rows = QuantizeRows(x, n, w.Cols, width, width, n, threads);
+        fixed (byte* q = rows.Bytes)
+        fixed (float* r = rows.Ranges)
+        fixed (sbyte* packed = w.PackedI8)
+        fixed (float* scales = w.Scales)
+        fixed (int* sums = w.WeightSums)
+        fixed (float* bias = w.Bias)
+            KernelParallel.For(new Vnni512Job(q, r, n, width, packed, scales, sums, bias, rowStart, rowCount, y, firstPanel), panels, threads);
     }
 
     /// <summary>Panels × blocks of up to 12 rows through the generated kernel, then the managed int8 epilogue.</summary>

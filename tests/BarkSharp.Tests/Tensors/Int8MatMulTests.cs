@@ -58,6 +58,7 @@ public class Int8MatMulTests
         { 1, 300, 66, 101, 77 },
         { 2, 300, 66, 31, 200 },
         { 4, 40, 9, 0, 40 },        // fewer than four groups: no whole four-group step
+        { 41, 70, 1000, 3, 64 },   // enough inputs that two threads split the quantization; six-row tiles and a rest of five
     };
 
     [Theory]
