@@ -91,17 +91,10 @@ internal static partial class Attention
         }
     }
 
-    /// <summary>Scratch floats <see cref="Forward"/> needs: <see cref="QueryBlock"/> rows of scores per head.</summary>
+    /// <summary>Scratch floats <see cref="Forward"/> needs: four rows of scores per head.</summary>
     public static int ScratchSize(int heads, int positions) => heads * QueryBlock * Padded(positions);
 
-    /// <summary>Queries whose scores are held at once: four groups of <see cref="Group"/>.</summary>
-    private const int QueryBlock = 16;
-
-    /// <summary>Queries that share each key and value load in the register tiles.</summary>
-    private const int Group = 4;
-
-    /// <summary>Positions of keys (values) read once from L2 for all of a block's groups: 16 KB of a 64-wide head's float32 cache.</summary>
-    private const int KeyChunk = 64;
+    private const int QueryBlock = 4;
 
     /// <summary>Whether the CPU has only 16 vector registers (x86 without AVX-512; AVX-512 and Arm64 have 32).</summary>
     private static readonly bool SixteenRegisters = X86Base.IsSupported && !Avx512F.IsSupported;
@@ -150,31 +143,14 @@ internal static partial class Attention
                 // Keys after a query's position would get float.MinValue and an exp of exactly 0: they are skipped
                 // (their weights are zero in the block's shared loops).
                 int longest = causal ? past + t0 + block : total;
-                float* qb = q + (long)t0 * qStride + h * headDim;
-                float* ob = output + (long)t0 * outStride + h * headDim;
-                // Groups of four queries share each key load; with several groups the keys go in chunks of
-                // KeyChunk positions, each read from L2 once and then kept in L1 for all the block's groups.
-                int groups = headDim % TSimd.Count == 0 ? block / Group : 0;
-                int chunk = groups > 1 ? KeyChunk : longest;
-                for (int j0 = 0; j0 < longest; j0 += chunk)
-                {
-                    int length = Math.Min(chunk, longest - j0);
-                    for (int g = 0; g < groups; g++)
-                        Scores4(qb + (long)g * Group * qStride, qStride, kt + j0, stride, headDim, length, s + g * Group * padded + j0, padded);
-                }
-                for (int i = groups * Group; i < block; i++)
-                    Scores1(qb + (long)i * qStride, kt, stride, headDim, longest, s + i * padded);
+                if (block == QueryBlock && headDim % TSimd.Count == 0)
+                    Scores4(q + (long)t0 * qStride + h * headDim, qStride, kt, stride, headDim, longest, s, padded);
+                else
+                    for (int i = 0; i < block; i++)
+                        Scores1(q + (long)(t0 + i) * qStride + h * headDim, kt, stride, headDim, longest, s + i * padded);
                 for (int i = 0; i < block; i++)
                     Softmax(s + i * padded, causal ? past + t0 + i + 1 : total, longest, scale, keyMask);
-                // Each output is one chain over the positions in order; with several groups the chains run a chunk of
-                // value rows at a time (continued from the output), so the chunk stays in L1 for all the groups.
-                chunk = block > Group ? KeyChunk : longest;
-                for (int j0 = 0; j0 < longest; j0 += chunk)
-                {
-                    int j1 = Math.Min(j0 + chunk, longest);
-                    for (int i = 0; i < block; i += Group)
-                        WeightedValues(s + i * padded, padded, Math.Min(Group, block - i), j0, j1, vh, headDim, ob + (long)i * outStride, outStride);
-                }
+                WeightedValues(s, padded, block, longest, vh, headDim, output + (long)t0 * outStride + h * headDim, outStride);
             }
         }
 
@@ -346,27 +322,25 @@ internal static partial class Attention
         }
 
         /// <summary>
-        /// <c>o_i = Σ_j p_i[j] · V[j]</c> over positions <c>[from, to)</c> for up to four queries (weights already
-        /// normalized, zero past each query's length), one chain per output over the positions in order, each value row
-        /// loaded once for the queries. With <paramref name="from"/> &gt; 0 the chains continue from the sums already in
-        /// <paramref name="o"/> (the float32 partial sums round-trip exactly, so chunking leaves the bits unchanged).
+        /// <c>o_i = Σ_j p_i[j] · V[j]</c> for the block's queries (weights already normalized, zero past each query's
+        /// length), one chain per output over the positions in order, each value row loaded once for the block.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightedValues(float* p, int rowStride, int block, int from, int to, T* v, int headDim, float* o, int outStride)
+        private static void WeightedValues(float* p, int rowStride, int block, int length, T* v, int headDim, float* o, int outStride)
         {
             int n = TSimd.Count;
-            if (block == Group && n < 16 && SixteenRegisters && headDim % (2 * n) == 0)
+            if (block == QueryBlock && n < 16 && SixteenRegisters && headDim % (2 * n) == 0)
             {
                 // x86 without AVX-512 has 16 vector registers, too few for the 4 × 4 tile's 16 chains, its four value
                 // vectors and a broadcast; 4 × 2 keeps all eight chains in registers (same order per output).
-                for (int c = 0; c < headDim; c += 2 * n) WeightedValues4x2(p, rowStride, from, to, v + c, headDim, o + c, outStride);
+                for (int c = 0; c < headDim; c += 2 * n) WeightedValues4x2(p, rowStride, length, v + c, headDim, o + c, outStride);
                 return;
             }
             if (headDim % (4 * n) == 0)
             {
-                if (block == Group)
+                if (block == QueryBlock)
                 {
-                    for (int c = 0; c < headDim; c += 4 * n) WeightedValues4(p, rowStride, from, to, v + c, headDim, o + c, outStride);
+                    for (int c = 0; c < headDim; c += 4 * n) WeightedValues4(p, rowStride, length, v + c, headDim, o + c, outStride);
                     return;
                 }
                 // Fewer queries (a decode step has one): four vectors of columns per pass, four independent chains.
@@ -375,8 +349,8 @@ internal static partial class Attention
                     float* pi = p + i * rowStride, oi = o + i * outStride;
                     for (int c = 0; c < headDim; c += 4 * n)
                     {
-                        TVec a0 = Start(oi + c, from), a1 = Start(oi + c + n, from), a2 = Start(oi + c + 2 * n, from), a3 = Start(oi + c + 3 * n, from);
-                        for (int j = from; j < to; j++)
+                        TVec a0 = TSimd.Zero, a1 = a0, a2 = a0, a3 = a0;
+                        for (int j = 0; j < length; j++)
                         {
                             T* vj = v + (long)j * headDim + c;
                             TVec w = TSimd.Broadcast(pi[j]);
@@ -400,18 +374,15 @@ internal static partial class Attention
                     for (int i = 0; i < block; i++)
                         for (int d = c; d < headDim; d++)
                         {
-                            float sum = from == 0 ? 0 : o[i * outStride + d];
-                            for (int j = from; j < to; j++) sum = MathF.FusedMultiplyAdd(p[i * rowStride + j], TElement.ToSingle(v[(long)j * headDim + d]), sum);
+                            float sum = 0;
+                            for (int j = 0; j < length; j++) sum = MathF.FusedMultiplyAdd(p[i * rowStride + j], TElement.ToSingle(v[(long)j * headDim + d]), sum);
                             o[i * outStride + d] = sum;
                         }
                     break;
                 }
-                TVec a0 = Start(o + c, from), a1 = TSimd.Zero, a2 = a1, a3 = a1;
-                if (block > 1) a1 = Start(o + outStride + c, from);
-                if (block > 2) a2 = Start(o + 2 * outStride + c, from);
-                if (block > 3) a3 = Start(o + 3 * outStride + c, from);
+                TVec a0 = TSimd.Zero, a1 = a0, a2 = a0, a3 = a0;
                 float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
-                for (int j = from; j < to; j++)
+                for (int j = 0; j < length; j++)
                 {
                     TVec vj = TElement.Load<TSimd, TVec>(v + (long)j * headDim + c);
                     a0 = TSimd.Fma(TSimd.Broadcast(p0[j]), vj, a0);
@@ -426,20 +397,14 @@ internal static partial class Attention
             }
         }
 
-        /// <summary>A chain's start: zero at the first position, else the partial sum stored at <paramref name="o"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static TVec Start(float* o, int from) => from == 0 ? TSimd.Zero : TSimd.Load(o);
-
         /// <summary>Four queries × two vectors of a head's columns: eight chains, the tile that fits sixteen vector registers.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightedValues4x2(float* p, int rowStride, int from, int to, T* v, int headDim, float* o, int outStride)
+        private static void WeightedValues4x2(float* p, int rowStride, int length, T* v, int headDim, float* o, int outStride)
         {
             int n = TSimd.Count;
-            float* o1 = o + outStride, o2 = o1 + outStride, o3 = o2 + outStride;
-            TVec a00 = Start(o, from), a01 = Start(o + n, from), a10 = Start(o1, from), a11 = Start(o1 + n, from);
-            TVec a20 = Start(o2, from), a21 = Start(o2 + n, from), a30 = Start(o3, from), a31 = Start(o3 + n, from);
+            TVec a00 = TSimd.Zero, a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
             float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
-            for (int j = from; j < to; j++)
+            for (int j = 0; j < length; j++)
             {
                 T* vj = v + (long)j * headDim;
                 TVec v0 = TElement.Load<TSimd, TVec>(vj), v1 = TElement.Load<TSimd, TVec>(vj + n);
@@ -453,9 +418,12 @@ internal static partial class Attention
                 a30 = TSimd.Fma(w, v0, a30); a31 = TSimd.Fma(w, v1, a31);
             }
             TSimd.Store(a00, o); TSimd.Store(a01, o + n);
-            TSimd.Store(a10, o1); TSimd.Store(a11, o1 + n);
-            TSimd.Store(a20, o2); TSimd.Store(a21, o2 + n);
-            TSimd.Store(a30, o3); TSimd.Store(a31, o3 + n);
+            o += outStride;
+            TSimd.Store(a10, o); TSimd.Store(a11, o + n);
+            o += outStride;
+            TSimd.Store(a20, o); TSimd.Store(a21, o + n);
+            o += outStride;
+            TSimd.Store(a30, o); TSimd.Store(a31, o + n);
         }
 
         /// <summary>
@@ -463,16 +431,13 @@ internal static partial class Attention
         /// chains (a 64-wide head in one pass with AVX-512); same order per output.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightedValues4(float* p, int rowStride, int from, int to, T* v, int headDim, float* o, int outStride)
+        private static void WeightedValues4(float* p, int rowStride, int length, T* v, int headDim, float* o, int outStride)
         {
             int n = TSimd.Count;
-            float* o1 = o + outStride, o2 = o1 + outStride, o3 = o2 + outStride;
-            TVec a00 = Start(o, from), a01 = Start(o + n, from), a02 = Start(o + 2 * n, from), a03 = Start(o + 3 * n, from);
-            TVec a10 = Start(o1, from), a11 = Start(o1 + n, from), a12 = Start(o1 + 2 * n, from), a13 = Start(o1 + 3 * n, from);
-            TVec a20 = Start(o2, from), a21 = Start(o2 + n, from), a22 = Start(o2 + 2 * n, from), a23 = Start(o2 + 3 * n, from);
-            TVec a30 = Start(o3, from), a31 = Start(o3 + n, from), a32 = Start(o3 + 2 * n, from), a33 = Start(o3 + 3 * n, from);
+            TVec a00 = TSimd.Zero, a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            TVec a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
             float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
-            for (int j = from; j < to; j++)
+            for (int j = 0; j < length; j++)
             {
                 T* vj = v + (long)j * headDim;
                 TVec v0 = TElement.Load<TSimd, TVec>(vj), v1 = TElement.Load<TSimd, TVec>(vj + n);
@@ -487,9 +452,12 @@ internal static partial class Attention
                 a30 = TSimd.Fma(w, v0, a30); a31 = TSimd.Fma(w, v1, a31); a32 = TSimd.Fma(w, v2, a32); a33 = TSimd.Fma(w, v3, a33);
             }
             TSimd.Store(a00, o); TSimd.Store(a01, o + n); TSimd.Store(a02, o + 2 * n); TSimd.Store(a03, o + 3 * n);
-            TSimd.Store(a10, o1); TSimd.Store(a11, o1 + n); TSimd.Store(a12, o1 + 2 * n); TSimd.Store(a13, o1 + 3 * n);
-            TSimd.Store(a20, o2); TSimd.Store(a21, o2 + n); TSimd.Store(a22, o2 + 2 * n); TSimd.Store(a23, o2 + 3 * n);
-            TSimd.Store(a30, o3); TSimd.Store(a31, o3 + n); TSimd.Store(a32, o3 + 2 * n); TSimd.Store(a33, o3 + 3 * n);
+            o += outStride;
+            TSimd.Store(a10, o); TSimd.Store(a11, o + n); TSimd.Store(a12, o + 2 * n); TSimd.Store(a13, o + 3 * n);
+            o += outStride;
+            TSimd.Store(a20, o); TSimd.Store(a21, o + n); TSimd.Store(a22, o + 2 * n); TSimd.Store(a23, o + 3 * n);
+            o += outStride;
+            TSimd.Store(a30, o); TSimd.Store(a31, o + n); TSimd.Store(a32, o + 2 * n); TSimd.Store(a33, o + 3 * n);
         }
     }
 }

@@ -232,7 +232,7 @@ public class KernelReferenceTests
     [Theory]
     [InlineData(0, 37, 64)]
     [InlineData(21, 18, 64)]
-    [InlineData(90, 45, 64)]     // blocks of 16 queries over several 64-position chunks of keys and values
+    [InlineData(90, 45, 64)]     // long rows: the fused exp and sum over many 16-element steps, masked and not
     [InlineData(0, 150, 32)]
     [InlineData(70, 40, 24)]
     [InlineData(3, 23, 48)]
