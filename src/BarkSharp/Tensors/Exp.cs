@@ -46,10 +46,10 @@ internal static class Exp
 
     /// <summary>
     /// <c>e^x</c> lane-wise for <c>x ≤ 0</c>, as a softmax takes it after subtracting its maximum (and for any
-    /// <c>x ≤ 88.7</c>, NaN included): the bits of <see cref="Vector{TSimd, TVec}"/> for those inputs with the steps they
-    /// do not need left out — no upper clamp or infinity, and <c>2^n</c> (n in [−126, 128)) in one factor:
+    /// <c>x &lt; 88.3</c>, NaN included): the bits of <see cref="Vector{TSimd, TVec}"/> for those inputs with the steps
+    /// they do not need left out — no upper clamp or infinity, and <c>2^n</c> (n in [−126, 127]) in one factor:
     /// <c>p · 2^n</c> rounds at most once either way, as both factors of the general path are normal and the first
-    /// product is exact. Above 88.7 the result is wrong (no clamp); callers guarantee the bound.
+    /// product is exact. From 88.3 on (n = 128) the result is wrong (no clamp); callers guarantee the bound.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static TVec NonPositive<TSimd, TVec>(TVec x)

@@ -70,7 +70,7 @@ internal static class Gelu
             TVec a = TSimd.Subtract(
                 TSimd.Add(TSimd.Multiply(TSimd.Subtract(TSimd.Zero, z), z), TSimd.Multiply(half, TSimd.Add(TSimd.Broadcast(c[0]), TSimd.Multiply(ty, d)))),
                 dd);
-            // a = ln(erfc/t) ≤ 0 (up to rounding near x = 0, far below 88.7), so the exponential without its upper
+            // a = ln(erfc/t) ≤ 0 (up to rounding near x = 0, far below 88.3), so the exponential without its upper
             // clamp gives the general path's bits.
             TVec erfc = TSimd.Multiply(t, Exp.NonPositive<TSimd, TVec>(a));             // erfc(|x|/√2)
             TVec phi = TSimd.Select(TSimd.GreaterThanOrEqual(x, TSimd.Zero),
