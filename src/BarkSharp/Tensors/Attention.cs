@@ -149,47 +149,93 @@ internal static partial class Attention
                     for (int i = 0; i < block; i++)
                         Scores1(q + (long)(t0 + i) * qStride + h * headDim, kt, stride, headDim, longest, s + i * padded);
                 for (int i = 0; i < block; i++)
-                {
-                    int length = causal ? past + t0 + i + 1 : total;
-                    var scores = new Span<float>(s + i * padded, length);
-                    ExpOfScaledScores(s + i * padded, length, scale, keyMask);
-                    Simd.Scale(scores, 1f / Simd.Sum(scores));
-                    new Span<float>(s + i * padded + length, longest - length).Clear();
-                }
+                    Softmax(s + i * padded, causal ? past + t0 + i + 1 : total, longest, scale, keyMask);
                 WeightedValues(s, padded, block, longest, vh, headDim, output + (long)t0 * outStride + h * headDim, outStride);
             }
         }
 
         /// <summary>
-        /// One row of scores in two passes: <c>x = s · scale (+ mask)</c> and its maximum, then <c>e^(x − max)</c> (the
-        /// same rounding steps as one operation per pass). The exponential runs over whole vectors, the last one
-        /// reaching into the row's padding (scratch rows are padded to 16), so every element takes the same lane-wise formula.
+        /// Softmax of one row of raw scores over positions <c>[0, length)</c>, in place, zeros in <c>[length, longest)</c>:
+        /// <c>x = s · scale (+ mask)</c>, <c>e = e^(x − max x)</c>, <c>e / Σ e</c>, the sum in <see cref="Simd.Sum"/>'s
+        /// order. Without a mask the maximum is taken of the raw scores (rounding a product by a positive factor keeps
+        /// the order, so <c>max(s) · scale</c> is the maximum of the scaled ones) and the scaling, the exponential and
+        /// the sum share one pass. The exponential runs over whole vectors, the last one reaching into the row's
+        /// padding (scratch rows are padded to 16), so every element takes the same lane-wise formula.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ExpOfScaledScores(float* row, int length, float scale, float* keyMask)
+        private static void Softmax(float* row, int length, int longest, float scale, float* keyMask)
         {
             int n = TSimd.Count, j = 0;
-            TVec factor = TSimd.Broadcast(scale), max = TSimd.Broadcast(float.NegativeInfinity);
-            for (; j + n <= length; j += n)
-            {
-                TVec x = TSimd.Multiply(TSimd.Load(row + j), factor);
-                if (keyMask != null) x = TSimd.Add(x, TSimd.Load(keyMask + j));
-                TSimd.Store(x, row + j);
-                max = TSimd.Max(max, x);
-            }
             float* lanes = stackalloc float[16];
-            TSimd.Store(max, lanes);
+            TVec max = TSimd.Broadcast(float.NegativeInfinity);
             float m = float.NegativeInfinity;
-            for (int l = 0; l < n; l++) m = MathF.Max(m, lanes[l]);
-            for (; j < length; j++)
+            if (keyMask == null)
             {
-                float x = row[j] * scale;
-                if (keyMask != null) x += keyMask[j];
-                row[j] = x;
-                m = MathF.Max(m, x);
+                for (; j + n <= length; j += n) max = TSimd.Max(max, TSimd.Load(row + j));
+                TSimd.Store(max, lanes);
+                for (int l = 0; l < n; l++) m = MathF.Max(m, lanes[l]);
+                for (; j < length; j++) m = MathF.Max(m, row[j]);
+                m *= scale;
             }
-            TVec shift = TSimd.Broadcast(m);
-            for (j = 0; j < length; j += n) TSimd.Store(Exp.Vector<TSimd, TVec>(TSimd.Subtract(TSimd.Load(row + j), shift)), row + j);
+            else
+            {
+                TVec factor = TSimd.Broadcast(scale);
+                for (; j + n <= length; j += n)
+                {
+                    TVec x = TSimd.Add(TSimd.Multiply(TSimd.Load(row + j), factor), TSimd.Load(keyMask + j));
+                    TSimd.Store(x, row + j);
+                    max = TSimd.Max(max, x);
+                }
+                TSimd.Store(max, lanes);
+                for (int l = 0; l < n; l++) m = MathF.Max(m, lanes[l]);
+                for (; j < length; j++)
+                {
+                    float x = row[j] * scale + keyMask[j];
+                    row[j] = x;
+                    m = MathF.Max(m, x);
+                }
+            }
+            bool scaled = keyMask == null;
+            TVec shift = TSimd.Broadcast(m), by = TSimd.Broadcast(scale);
+            TVec s0 = TSimd.Zero, s1 = s0, s2 = s0, s3 = s0;
+            // Element j adds to running sum j mod 16 (Simd.Sum's order), sixteen elements a step.
+            for (j = 0; j + 16 <= length; j += 16)
+            {
+                TVec e = Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(row + j), by) : TSimd.Load(row + j), shift));
+                TSimd.Store(e, row + j);
+                s0 = TSimd.Add(s0, e);
+                if (n <= 8)
+                {
+                    e = Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(row + j + n), by) : TSimd.Load(row + j + n), shift));
+                    TSimd.Store(e, row + j + n);
+                    s1 = TSimd.Add(s1, e);
+                }
+                if (n <= 4)
+                {
+                    e = Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(row + j + 2 * n), by) : TSimd.Load(row + j + 2 * n), shift));
+                    TSimd.Store(e, row + j + 2 * n);
+                    s2 = TSimd.Add(s2, e);
+                    e = Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(row + j + 3 * n), by) : TSimd.Load(row + j + 3 * n), shift));
+                    TSimd.Store(e, row + j + 3 * n);
+                    s3 = TSimd.Add(s3, e);
+                }
+            }
+            int rest = j;
+            for (; j < length; j += n)
+                TSimd.Store(Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(row + j), by) : TSimd.Load(row + j), shift)), row + j);
+            TSimd.Store(s0, lanes);
+            if (n <= 8) TSimd.Store(s1, lanes + n);
+            if (n <= 4)
+            {
+                TSimd.Store(s2, lanes + 2 * n);
+                TSimd.Store(s3, lanes + 3 * n);
+            }
+            for (int l = 0; rest + l < length; l++) lanes[l] += row[rest + l];
+            for (int width = 8; width >= 1; width /= 2)
+                for (int l = 0; l < width; l++) lanes[l] += lanes[l + width];
+            TVec inverse = TSimd.Broadcast(1f / lanes[0]);
+            for (j = 0; j < length; j += n) TSimd.Store(TSimd.Multiply(TSimd.Load(row + j), inverse), row + j);
+            new Span<float>(row + length, longest - length).Clear();
         }
 
         /// <summary>Scores of four consecutive queries against positions <c>[0, length)</c> (rounded up to a vector), sharing each key load.</summary>

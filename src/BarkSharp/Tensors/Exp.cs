@@ -44,6 +44,34 @@ internal static class Exp
         return TSimd.Select(TSimd.Equal(x, x), result, x);
     }
 
+    /// <summary>
+    /// <c>e^x</c> lane-wise for <c>x ≤ 0</c>, as a softmax takes it after subtracting its maximum (and for any
+    /// <c>x &lt; 88.3</c>, NaN included): the bits of <see cref="Vector{TSimd, TVec}"/> for those inputs with the steps
+    /// they do not need left out — no upper clamp or infinity, and <c>2^n</c> (n in [−126, 127]) in one factor:
+    /// <c>p · 2^n</c> rounds at most once either way, as both factors of the general path are normal and the first
+    /// product is exact. From 88.3 on (n = 128) the result is wrong (no clamp); callers guarantee the bound.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TVec NonPositive<TSimd, TVec>(TVec x)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        TVec low = TSimd.Broadcast(-87.33654f);
+        TVec clamped = TSimd.Max(x, low);
+        TVec n = TSimd.Round(TSimd.Multiply(clamped, TSimd.Broadcast(Log2E)));
+        TVec r = TSimd.Fma(n, TSimd.Broadcast(-Ln2Hi), clamped);
+        r = TSimd.Fma(n, TSimd.Broadcast(-Ln2Lo), r);
+        TVec p = TSimd.Broadcast(1f / 720f);
+        p = TSimd.Fma(p, r, TSimd.Broadcast(1f / 120f));
+        p = TSimd.Fma(p, r, TSimd.Broadcast(1f / 24f));
+        p = TSimd.Fma(p, r, TSimd.Broadcast(1f / 6f));
+        p = TSimd.Fma(p, r, TSimd.Broadcast(0.5f));
+        p = TSimd.Fma(p, r, TSimd.Broadcast(1f));
+        p = TSimd.Fma(p, r, TSimd.Broadcast(1f));
+        // A NaN x gives a NaN p (the clamp keeps NaN), so NaN stays NaN without the general path's last select.
+        return TSimd.Select(TSimd.LessThan(x, low), TSimd.Zero, TSimd.Multiply(p, TSimd.Pow2(n)));
+    }
+
     private readonly struct ExpMap : IVectorMap
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

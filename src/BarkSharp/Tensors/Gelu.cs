@@ -70,7 +70,9 @@ internal static class Gelu
             TVec a = TSimd.Subtract(
                 TSimd.Add(TSimd.Multiply(TSimd.Subtract(TSimd.Zero, z), z), TSimd.Multiply(half, TSimd.Add(TSimd.Broadcast(c[0]), TSimd.Multiply(ty, d)))),
                 dd);
-            TVec erfc = TSimd.Multiply(t, Exp.Vector<TSimd, TVec>(a));                  // erfc(|x|/√2)
+            // a = ln(erfc/t) ≤ 0 (up to rounding near x = 0, far below 88.3), so the exponential without its upper
+            // clamp gives the general path's bits.
+            TVec erfc = TSimd.Multiply(t, Exp.NonPositive<TSimd, TVec>(a));             // erfc(|x|/√2)
             TVec phi = TSimd.Select(TSimd.GreaterThanOrEqual(x, TSimd.Zero),
                 TSimd.Subtract(TSimd.Broadcast(1f), TSimd.Multiply(half, erfc)), TSimd.Multiply(half, erfc));
             return TSimd.Multiply(x, phi);

@@ -40,6 +40,42 @@ internal static class LayerNorm
                 new ReadOnlySpan<float>(bias, biasLength), new Span<float>(y, end * dim), epsilon);
     }
 
+    /// <summary><c>y = (x − mean) · inv · w (+ b)</c>, lane-wise in the scalar order of roundings (vectors, then the last elements one at a time).</summary>
+    private static unsafe void Normalize(ReadOnlySpan<float> x, float mean, float inv, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        fixed (float* px = x)
+        fixed (float* pw = weight)
+        fixed (float* pb = bias)
+        fixed (float* py = y)
+        {
+            switch (Simd.Path)
+            {
+                case VectorPath.Vector512: Normalize<Simd512, System.Runtime.Intrinsics.Vector512<float>>(px, mean, inv, pw, bias.IsEmpty ? null : pb, py, x.Length); break;
+                case VectorPath.Vector256: Normalize<Simd256, System.Runtime.Intrinsics.Vector256<float>>(px, mean, inv, pw, bias.IsEmpty ? null : pb, py, x.Length); break;
+                default: Normalize<Simd128, System.Runtime.Intrinsics.Vector128<float>>(px, mean, inv, pw, bias.IsEmpty ? null : pb, py, x.Length); break;
+            }
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Normalize<TSimd, TVec>(float* x, float mean, float inv, float* w, float* b, float* y, int dim)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        int n = TSimd.Count, i = 0;
+        TVec m = TSimd.Broadcast(mean), s = TSimd.Broadcast(inv);
+        if (b == null)
+            for (; i + n <= dim; i += n) TSimd.Store(TSimd.Multiply(TSimd.Multiply(TSimd.Subtract(TSimd.Load(x + i), m), s), TSimd.Load(w + i)), y + i);
+        else
+            for (; i + n <= dim; i += n)
+                TSimd.Store(TSimd.Add(TSimd.Multiply(TSimd.Multiply(TSimd.Subtract(TSimd.Load(x + i), m), s), TSimd.Load(w + i)), TSimd.Load(b + i)), y + i);
+        for (; i < dim; i++)
+        {
+            float v = (x[i] - mean) * inv * w[i];
+            y[i] = b == null ? v : v + b[i];
+        }
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Rows(ReadOnlySpan<float> x, int r0, int r1, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, float epsilon)
     {
@@ -57,8 +93,7 @@ internal static class LayerNorm
             }
             variance /= dim;
             float inv = 1f / MathF.Sqrt(variance + epsilon);
-            for (int i = 0; i < dim; i++) yr[i] = (xr[i] - mean) * inv * weight[i];
-            if (!bias.IsEmpty) Simd.Add(yr, bias, yr);
+            Normalize(xr, mean, inv, weight, bias, yr);
         }
     }
 }

@@ -232,6 +232,9 @@ public class KernelReferenceTests
     [Theory]
     [InlineData(0, 37, 64)]
     [InlineData(21, 18, 64)]
+    [InlineData(90, 45, 64)]     // long rows: the fused exp and sum over many 16-element steps, masked and not
+    [InlineData(0, 150, 32)]
+    [InlineData(70, 40, 24)]
     [InlineData(3, 23, 48)]
     [InlineData(9, 11, 5)]
     public void Causal_prefill_gives_each_query_the_bits_of_a_decode_step(int past, int queries, int hd)
@@ -303,6 +306,34 @@ public class KernelReferenceTests
 
 public class ExpTests
 {
+    [Fact]
+    public void Exp_of_a_non_positive_argument_gives_the_bits_of_the_general_path_at_every_width()
+    {
+        float[] x = [.. Enumerable.Range(0, 40001).Select(i => -110f + i * 0.00275f), 0f, -0f, -1e-8f, -1e-40f, -87.33654f, -87.3365f, -87.33655f,
+            -86.64f, -88f, -103f, float.MinValue, -float.Epsilon, float.NegativeInfinity,
+            1e-7f, 0.5f, 10f, 50f, 87.5f, 88.3f];   // and the positive range it also covers (n ≤ 127), as GELU's exponent may round above 0
+        var general = new float[x.Length];
+        BarkSharp.Tensors.Exp.Forward(x, general);
+        foreach (VectorPath path in new[] { VectorPath.Vector128, VectorPath.Vector256, VectorPath.Vector512 })
+        {
+            using var _ = Simd.Force(path);
+            var y = new float[x.Length];
+            Simd.Map<NonPositiveExp>(default, x, y);
+            for (int i = 0; i < x.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(general[i]) == BitConverter.SingleToInt32Bits(y[i]), $"{path}: exp({x[i]:R}) = {y[i]:R}, general {general[i]:R}");
+        }
+        var nan = new float[1];
+        Simd.Map<NonPositiveExp>(default, [float.NaN], nan);
+        Assert.True(float.IsNaN(nan[0]));
+    }
+
+    private readonly struct NonPositiveExp : IVectorMap
+    {
+        public TVec Apply<TSimd, TVec>(TVec x)
+            where TSimd : struct, ISimd<TVec>
+            where TVec : struct => BarkSharp.Tensors.Exp.NonPositive<TSimd, TVec>(x);
+    }
+
     [Fact]
     public void Vector_exp_is_within_three_ulp_of_double_precision()
     {

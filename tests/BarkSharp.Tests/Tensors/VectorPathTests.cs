@@ -131,6 +131,8 @@ public class VectorPathTests
     [InlineData(20, 6, false, 16)]
     [InlineData(13, 5, true, 5)]
     [InlineData(70, 4, true, 24)]
+    [InlineData(80, 41, true, 64)]     // many blocks of four over rows longer than 64
+    [InlineData(0, 70, false, 32)]
     public void Attention_gives_the_same_bits_at_every_width(int past, int queries, bool causal, int hd)
     {
         const int heads = 3;
