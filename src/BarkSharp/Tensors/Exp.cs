@@ -25,23 +25,33 @@ internal static class Exp
         where TVec : struct
     {
         TVec low = TSimd.Broadcast(-87.33654f), high = TSimd.Broadcast(88.72283f);
-        TVec clamped = TSimd.Min(TSimd.Max(x, low), high);
-        TVec n = TSimd.Round(TSimd.Multiply(clamped, TSimd.Broadcast(Log2E)));
+        TVec p = Reduced<TSimd, TVec>(TSimd.Min(TSimd.Max(x, low), high), out TVec n);
+        // 2^n: n in [−126, 128]; split in two factors so n = 128 and n = −126 stay representable.
+        TVec result = TSimd.ScaleByPow2(p, n);
+        result = TSimd.Select(TSimd.LessThan(x, low), TSimd.Zero, result);
+        result = TSimd.Select(TSimd.GreaterThan(x, high), TSimd.Broadcast(float.PositiveInfinity), result);
+        return TSimd.Select(TSimd.Equal(x, x), result, x);
+    }
+
+    /// <summary>
+    /// The part both vector exponentials share: <paramref name="clamped"/> = <c>n · ln 2 + r</c> with <c>n</c> the nearest
+    /// integer to <c>x · log₂e</c>, and <c>e^r ≈ 1 + r + r²/2! + … + r⁶/6!</c> (Horner) returned; the caller scales by <c>2^n</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Reduced<TSimd, TVec>(TVec clamped, out TVec n)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        n = TSimd.Round(TSimd.Multiply(clamped, TSimd.Broadcast(Log2E)));
         TVec r = TSimd.Fma(n, TSimd.Broadcast(-Ln2Hi), clamped);
         r = TSimd.Fma(n, TSimd.Broadcast(-Ln2Lo), r);
-        // e^r ≈ 1 + r + r²/2! + … + r⁶/6! (Horner)
         TVec p = TSimd.Broadcast(1f / 720f);
         p = TSimd.Fma(p, r, TSimd.Broadcast(1f / 120f));
         p = TSimd.Fma(p, r, TSimd.Broadcast(1f / 24f));
         p = TSimd.Fma(p, r, TSimd.Broadcast(1f / 6f));
         p = TSimd.Fma(p, r, TSimd.Broadcast(0.5f));
         p = TSimd.Fma(p, r, TSimd.Broadcast(1f));
-        p = TSimd.Fma(p, r, TSimd.Broadcast(1f));
-        // 2^n: n in [−126, 128]; split in two factors so n = 128 and n = −126 stay representable.
-        TVec result = TSimd.ScaleByPow2(p, n);
-        result = TSimd.Select(TSimd.LessThan(x, low), TSimd.Zero, result);
-        result = TSimd.Select(TSimd.GreaterThan(x, high), TSimd.Broadcast(float.PositiveInfinity), result);
-        return TSimd.Select(TSimd.Equal(x, x), result, x);
+        return TSimd.Fma(p, r, TSimd.Broadcast(1f));
     }
 
     /// <summary>
@@ -57,17 +67,7 @@ internal static class Exp
         where TVec : struct
     {
         TVec low = TSimd.Broadcast(-87.33654f);
-        TVec clamped = TSimd.Max(x, low);
-        TVec n = TSimd.Round(TSimd.Multiply(clamped, TSimd.Broadcast(Log2E)));
-        TVec r = TSimd.Fma(n, TSimd.Broadcast(-Ln2Hi), clamped);
-        r = TSimd.Fma(n, TSimd.Broadcast(-Ln2Lo), r);
-        TVec p = TSimd.Broadcast(1f / 720f);
-        p = TSimd.Fma(p, r, TSimd.Broadcast(1f / 120f));
-        p = TSimd.Fma(p, r, TSimd.Broadcast(1f / 24f));
-        p = TSimd.Fma(p, r, TSimd.Broadcast(1f / 6f));
-        p = TSimd.Fma(p, r, TSimd.Broadcast(0.5f));
-        p = TSimd.Fma(p, r, TSimd.Broadcast(1f));
-        p = TSimd.Fma(p, r, TSimd.Broadcast(1f));
+        TVec p = Reduced<TSimd, TVec>(TSimd.Max(x, low), out TVec n);
         // A NaN x gives a NaN p (the clamp keeps NaN), so NaN stays NaN without the general path's last select.
         return TSimd.Select(TSimd.LessThan(x, low), TSimd.Zero, TSimd.Multiply(p, TSimd.Pow2(n)));
     }
