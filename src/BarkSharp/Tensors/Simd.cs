@@ -286,6 +286,9 @@ internal unsafe interface ISimd<TVec>
 
     /// <summary>Widens <see cref="Count"/> bfloat16 values (zero-extend, shift into the high half).</summary>
     static abstract TVec WidenBFloat16(ushort* p);
+
+    /// <summary>Loads <see cref="Count"/> 32-bit integers as floats (each rounded to nearest, as a scalar cast).</summary>
+    static abstract TVec LoadInt32(int* p);
 }
 
 /// <summary>512-bit vectors.</summary>
@@ -319,6 +322,8 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LessThan(Vector512<float> a, Vector512<float> b) => Vector512.LessThan(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Equal(Vector512<float> a, Vector512<float> b) => Vector512.Equals(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Select(Vector512<float> mask, Vector512<float> a, Vector512<float> b) => Vector512.ConditionalSelect(mask, a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadInt32(int* p) => Vector512.ConvertToSingle(Vector512.Load(p));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> WidenBFloat16(ushort* p)
@@ -368,6 +373,8 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LessThan(Vector256<float> a, Vector256<float> b) => Vector256.LessThan(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Equal(Vector256<float> a, Vector256<float> b) => Vector256.Equals(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Select(Vector256<float> mask, Vector256<float> a, Vector256<float> b) => Vector256.ConditionalSelect(mask, a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadInt32(int* p) => Vector256.ConvertToSingle(Vector256.Load(p));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> WidenBFloat16(ushort* p)
@@ -445,6 +452,8 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> LessThan(Vector128<float> a, Vector128<float> b) => Vector128.LessThan(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Equal(Vector128<float> a, Vector128<float> b) => Vector128.Equals(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Select(Vector128<float> mask, Vector128<float> a, Vector128<float> b) => Vector128.ConditionalSelect(mask, a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> LoadInt32(int* p) => Vector128.ConvertToSingle(Vector128.Load(p));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> WidenBFloat16(ushort* p)
