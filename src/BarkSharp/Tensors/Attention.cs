@@ -244,7 +244,7 @@ internal static partial class Attention
         {
             int n = TSimd.Count;
             float* q0 = q, q1 = q + qStride, q2 = q + 2 * qStride, q3 = q + 3 * qStride;
-            int j = 0;
+            int j = n < 16 && SixteenRegisters ? Scores4x3(q, qStride, kt, stride, headDim, length, s, rowStride) : 0;
             for (; j + 2 * n <= length; j += 2 * n)
             {
                 // 4 queries × 2 vectors of positions: 8 chains, 2 key loads and 4 broadcasts per 8 FMAs.
@@ -285,6 +285,42 @@ internal static partial class Attention
                 TSimd.Store(a2, s + 2 * rowStride + j);
                 TSimd.Store(a3, s + 3 * rowStride + j);
             }
+        }
+
+        /// <summary>
+        /// <see cref="Scores4"/>'s leading positions where x86 has 16 vector registers (AVX2, SSE): 4 queries × 3
+        /// vectors of positions, 12 chains (two FMA ports of latency 4 need 8 in flight, and 8 leave no slack), 3 key
+        /// vectors and a broadcast: all sixteen registers. Returns the first position left; same chain per score.
+        /// A method of its own so the 32-register paths' <see cref="Scores4"/> keeps its registers.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private static int Scores4x3(float* q, int qStride, T* kt, int stride, int headDim, int length, float* s, int rowStride)
+        {
+            int n = TSimd.Count, j = 0;
+            float* q0 = q, q1 = q + qStride, q2 = q + 2 * qStride, q3 = q + 3 * qStride;
+            for (; j + 3 * n <= length; j += 3 * n)
+            {
+                TVec a0 = TSimd.Zero, a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0, c0 = a0, c1 = a0, c2 = a0, d0 = a0, d1 = a0, d2 = a0;
+                T* row = kt + j;
+                for (int d = 0; d < headDim; d++, row += stride)
+                {
+                    TVec k0 = TElement.Load<TSimd, TVec>(row), k1 = TElement.Load<TSimd, TVec>(row + n), k2 = TElement.Load<TSimd, TVec>(row + 2 * n);
+                    TVec w = TSimd.Broadcast(q0[d]);
+                    a0 = TSimd.Fma(w, k0, a0); a1 = TSimd.Fma(w, k1, a1); a2 = TSimd.Fma(w, k2, a2);
+                    w = TSimd.Broadcast(q1[d]);
+                    b0 = TSimd.Fma(w, k0, b0); b1 = TSimd.Fma(w, k1, b1); b2 = TSimd.Fma(w, k2, b2);
+                    w = TSimd.Broadcast(q2[d]);
+                    c0 = TSimd.Fma(w, k0, c0); c1 = TSimd.Fma(w, k1, c1); c2 = TSimd.Fma(w, k2, c2);
+                    w = TSimd.Broadcast(q3[d]);
+                    d0 = TSimd.Fma(w, k0, d0); d1 = TSimd.Fma(w, k1, d1); d2 = TSimd.Fma(w, k2, d2);
+                }
+                float* o = s + j;
+                TSimd.Store(a0, o); TSimd.Store(a1, o + n); TSimd.Store(a2, o + 2 * n); o += rowStride;
+                TSimd.Store(b0, o); TSimd.Store(b1, o + n); TSimd.Store(b2, o + 2 * n); o += rowStride;
+                TSimd.Store(c0, o); TSimd.Store(c1, o + n); TSimd.Store(c2, o + 2 * n); o += rowStride;
+                TSimd.Store(d0, o); TSimd.Store(d1, o + n); TSimd.Store(d2, o + 2 * n);
+            }
+            return j;
         }
 
         /// <summary>Scores of one query, four independent chains over four vectors of positions at a time.</summary>
@@ -332,8 +368,23 @@ internal static partial class Attention
             if (block == QueryBlock && n < 16 && SixteenRegisters && headDim % (2 * n) == 0)
             {
                 // x86 without AVX-512 has 16 vector registers, too few for the 4 × 4 tile's 16 chains, its four value
-                // vectors and a broadcast; 4 × 2 keeps all eight chains in registers (same order per output).
-                for (int c = 0; c < headDim; c += 2 * n) WeightedValues4x2(p, rowStride, length, v + c, headDim, o + c, outStride);
+                // vectors and a broadcast. 4 × 3 tiles (12 chains, 3 value vectors, a broadcast) where the columns
+                // left allow, 4 × 2 where not (a 64-wide head is 3 + 3 + 2 vectors): two FMA ports of latency 4 need
+                // 8 chains in flight, and 8 leave no slack. Same order per output.
+                for (int c = 0; c < headDim;)
+                {
+                    int left = (headDim - c) / n;
+                    if (left == 3 || left >= 5)
+                    {
+                        WeightedValues4x3(p, rowStride, length, v + c, headDim, o + c, outStride);
+                        c += 3 * n;
+                    }
+                    else
+                    {
+                        WeightedValues4x2(p, rowStride, length, v + c, headDim, o + c, outStride);
+                        c += 2 * n;
+                    }
+                }
                 return;
             }
             if (headDim % (4 * n) == 0)
@@ -424,6 +475,35 @@ internal static partial class Attention
             TSimd.Store(a20, o); TSimd.Store(a21, o + n);
             o += outStride;
             TSimd.Store(a30, o); TSimd.Store(a31, o + n);
+        }
+
+        /// <summary>Four queries × three vectors of a head's columns: twelve chains, three value vectors and a broadcast in sixteen registers.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void WeightedValues4x3(float* p, int rowStride, int length, T* v, int headDim, float* o, int outStride)
+        {
+            int n = TSimd.Count;
+            TVec a00 = TSimd.Zero, a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00, a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+            float* p0 = p, p1 = p + rowStride, p2 = p + 2 * rowStride, p3 = p + 3 * rowStride;
+            T* vj = v;
+            for (int j = 0; j < length; j++, vj += headDim)
+            {
+                TVec v0 = TElement.Load<TSimd, TVec>(vj), v1 = TElement.Load<TSimd, TVec>(vj + n), v2 = TElement.Load<TSimd, TVec>(vj + 2 * n);
+                TVec w = TSimd.Broadcast(p0[j]);
+                a00 = TSimd.Fma(w, v0, a00); a01 = TSimd.Fma(w, v1, a01); a02 = TSimd.Fma(w, v2, a02);
+                w = TSimd.Broadcast(p1[j]);
+                a10 = TSimd.Fma(w, v0, a10); a11 = TSimd.Fma(w, v1, a11); a12 = TSimd.Fma(w, v2, a12);
+                w = TSimd.Broadcast(p2[j]);
+                a20 = TSimd.Fma(w, v0, a20); a21 = TSimd.Fma(w, v1, a21); a22 = TSimd.Fma(w, v2, a22);
+                w = TSimd.Broadcast(p3[j]);
+                a30 = TSimd.Fma(w, v0, a30); a31 = TSimd.Fma(w, v1, a31); a32 = TSimd.Fma(w, v2, a32);
+            }
+            TSimd.Store(a00, o); TSimd.Store(a01, o + n); TSimd.Store(a02, o + 2 * n);
+            o += outStride;
+            TSimd.Store(a10, o); TSimd.Store(a11, o + n); TSimd.Store(a12, o + 2 * n);
+            o += outStride;
+            TSimd.Store(a20, o); TSimd.Store(a21, o + n); TSimd.Store(a22, o + 2 * n);
+            o += outStride;
+            TSimd.Store(a30, o); TSimd.Store(a31, o + n); TSimd.Store(a32, o + 2 * n);
         }
 
         /// <summary>
