@@ -67,7 +67,7 @@ internal static class Exp
         where TVec : struct
     {
         TVec low = TSimd.Broadcast(-87.33654f);
-        TVec p = Reduced<TSimd, TVec>(TSimd.Max(x, low), out TVec n);
+        TVec p = Reduced<TSimd, TVec>(TSimd.ClampBelow(x, low), out TVec n);
         // A NaN x gives a NaN p (the clamp keeps NaN), so NaN stays NaN without the general path's last select.
         return TSimd.Select(TSimd.LessThan(x, low), TSimd.Zero, TSimd.Multiply(p, TSimd.Pow2(n)));
     }
