@@ -201,28 +201,16 @@ internal static partial class Attention
             // Element j adds to running sum j mod 16 (Simd.Sum's order), sixteen elements a step.
             for (j = 0; j + 16 <= length; j += 16)
             {
-                TVec e = Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(row + j), by) : TSimd.Load(row + j), shift));
-                TSimd.Store(e, row + j);
-                s0 = TSimd.Add(s0, e);
-                if (n <= 8)
-                {
-                    e = Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(row + j + n), by) : TSimd.Load(row + j + n), shift));
-                    TSimd.Store(e, row + j + n);
-                    s1 = TSimd.Add(s1, e);
-                }
+                s0 = TSimd.Add(s0, StoreNumerator(row + j, scaled, by, shift));
+                if (n <= 8) s1 = TSimd.Add(s1, StoreNumerator(row + j + n, scaled, by, shift));
                 if (n <= 4)
                 {
-                    e = Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(row + j + 2 * n), by) : TSimd.Load(row + j + 2 * n), shift));
-                    TSimd.Store(e, row + j + 2 * n);
-                    s2 = TSimd.Add(s2, e);
-                    e = Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(row + j + 3 * n), by) : TSimd.Load(row + j + 3 * n), shift));
-                    TSimd.Store(e, row + j + 3 * n);
-                    s3 = TSimd.Add(s3, e);
+                    s2 = TSimd.Add(s2, StoreNumerator(row + j + 2 * n, scaled, by, shift));
+                    s3 = TSimd.Add(s3, StoreNumerator(row + j + 3 * n, scaled, by, shift));
                 }
             }
             int rest = j;
-            for (; j < length; j += n)
-                TSimd.Store(Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(row + j), by) : TSimd.Load(row + j), shift)), row + j);
+            for (; j < length; j += n) StoreNumerator(row + j, scaled, by, shift);
             TSimd.Store(s0, lanes);
             if (n <= 8) TSimd.Store(s1, lanes + n);
             if (n <= 4)
@@ -236,6 +224,18 @@ internal static partial class Attention
             TVec inverse = TSimd.Broadcast(1f / lanes[0]);
             for (j = 0; j < length; j += n) TSimd.Store(TSimd.Multiply(TSimd.Load(row + j), inverse), row + j);
             new Span<float>(row + length, longest - length).Clear();
+        }
+
+        /// <summary>
+        /// One vector of <see cref="Softmax"/>'s numerators, stored in place at <paramref name="at"/> and returned:
+        /// <c>e^(x − max)</c>, <c>x</c> the raw score times <paramref name="by"/> when <paramref name="scaled"/>, else as stored.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static TVec StoreNumerator(float* at, bool scaled, TVec by, TVec shift)
+        {
+            TVec e = Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(at), by) : TSimd.Load(at), shift));
+            TSimd.Store(e, at);
+            return e;
         }
 
         /// <summary>Scores of four consecutive queries against positions <c>[0, length)</c> (rounded up to a vector), sharing each key load.</summary>
