@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace BarkSharp.Tensors;
 
@@ -6,8 +7,9 @@ namespace BarkSharp.Tensors;
 /// GELU in its exact form, <c>x · Φ(x) = 0.5 · x · (1 + erf(x / √2))</c>, as PyTorch's default <c>nn.GELU()</c>
 /// (not the tanh approximation). erf comes from a 28-term Chebyshev fit of erfc (relative error ≈ 1e-14 in double);
 /// the float vector path keeps the first 12 terms — the rest sum to under 1e-8, below float rounding (its largest
-/// error over [−10, 10], 3.8e-7 absolute, is the same with all 28) — and evaluates a vector at a time with one
-/// vectorized exp, at every width (the last elements too), so the result does not depend on the vector width.
+/// error over [−10, 10], 3.8e-7 absolute, is the same with all 28) — and evaluates four vectors at a time with one
+/// vectorized exp, the same lane-wise operations at every width (the last elements too), so the result does not
+/// depend on the vector width.
 /// </summary>
 internal static class Gelu
 {
@@ -44,40 +46,112 @@ internal static class Gelu
         }
     }
 
-    private static void Range(ReadOnlySpan<float> x, Span<float> y) => Simd.Map(default(GeluMap), x, y);
-
-    /// <summary>x · Φ(x) lane-wise, with erfc(|x|/√2) from the first <see cref="FloatTerms"/> Chebyshev terms and <see cref="Exp"/>.</summary>
-    private readonly struct GeluMap : IVectorMap
+    private static unsafe void Range(ReadOnlySpan<float> x, Span<float> y)
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public TVec Apply<TSimd, TVec>(TVec x)
-            where TSimd : struct, ISimd<TVec>
-            where TVec : struct
+        fixed (float* px = x)
+        fixed (float* py = y)
         {
-            TVec half = TSimd.Broadcast(0.5f), two = TSimd.Broadcast(2f);
-            TVec z = TSimd.Multiply(TSimd.Abs(x), TSimd.Broadcast(InvSqrt2));
-            TVec t = TSimd.Divide(two, TSimd.Add(two, z));
-            TVec ty = TSimd.Fma(TSimd.Broadcast(4f), t, TSimd.Broadcast(-2f));
-            TVec d = TSimd.Zero, dd = TSimd.Zero;
-            ReadOnlySpan<float> c = CoefficientsF[..FloatTerms];
-            for (int j = c.Length - 1; j > 0; j--)
+            switch (Simd.Path)
             {
-                TVec previous = d;
-                d = TSimd.Fma(ty, d, TSimd.Subtract(TSimd.Broadcast(c[j]), dd));
-                dd = previous;
+                case VectorPath.Vector512: Range<Simd512, Vector512<float>>(px, py, x.Length); break;
+                case VectorPath.Vector256: Range<Simd256, Vector256<float>>(px, py, x.Length); break;
+                default: Range<Simd128, Vector128<float>>(px, py, x.Length); break;
             }
-            // −z² + ½(c₀ + ty·d) − dd, evaluated as before: (−z)·z, then the sum left to right.
-            TVec a = TSimd.Subtract(
-                TSimd.Add(TSimd.Multiply(TSimd.Subtract(TSimd.Zero, z), z), TSimd.Multiply(half, TSimd.Add(TSimd.Broadcast(c[0]), TSimd.Multiply(ty, d)))),
-                dd);
-            // a = ln(erfc/t) ≤ 0 (up to rounding near x = 0, far below 88.3), so the exponential without its upper
-            // clamp gives the general path's bits.
-            TVec erfc = TSimd.Multiply(t, Exp.NonPositive<TSimd, TVec>(a));             // erfc(|x|/√2)
-            TVec phi = TSimd.Select(TSimd.GreaterThanOrEqual(x, TSimd.Zero),
-                TSimd.Subtract(TSimd.Broadcast(1f), TSimd.Multiply(half, erfc)), TSimd.Multiply(half, erfc));
-            return TSimd.Multiply(x, phi);
         }
     }
+
+    /// <summary>
+    /// Four vectors at a time; the last partial group is staged through a zero-padded buffer, so every element takes
+    /// the same lane-wise formula. <paramref name="x"/> and <paramref name="y"/> may be the same memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Range<TSimd, TVec>(float* x, float* y, int length)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        int step = 4 * TSimd.Count, i = 0;
+        float* staged = stackalloc float[8 * 16];
+        for (; i + step <= length; i += step) Four<TSimd, TVec>(x + i, y + i, staged);
+        if (i < length)
+        {
+            float* last = stackalloc float[64];
+            new Span<float>(last, 64).Clear();
+            new ReadOnlySpan<float>(x + i, length - i).CopyTo(new Span<float>(last, 64));
+            Four<TSimd, TVec>(last, last, staged);
+            new ReadOnlySpan<float>(last, length - i).CopyTo(new Span<float>(y + i, length - i));
+        }
+    }
+
+    /// <summary>
+    /// x · Φ(x) for four vectors, with erfc(|x|/√2) from the first <see cref="FloatTerms"/> Chebyshev terms and
+    /// <see cref="Exp"/>. Clenshaw's recurrence is a chain of eleven dependent steps per vector: the four vectors take
+    /// each step together (four independent chains in one loop body), where one vector's chain at a time left the
+    /// vector units waiting on each step's latency. <paramref name="staged"/> holds eight vectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Four<TSimd, TVec>(float* x, float* y, float* staged)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        int n = TSimd.Count;
+        TVec x0 = TSimd.Load(x), x1 = TSimd.Load(x + n), x2 = TSimd.Load(x + 2 * n), x3 = TSimd.Load(x + 3 * n);
+        Start<TSimd, TVec>(x0, out TVec z0, out TVec t0, out TVec ty0);
+        Start<TSimd, TVec>(x1, out TVec z1, out TVec t1, out TVec ty1);
+        Start<TSimd, TVec>(x2, out TVec z2, out TVec t2, out TVec ty2);
+        Start<TSimd, TVec>(x3, out TVec z3, out TVec t3, out TVec ty3);
+        TVec d0 = TSimd.Zero, d1 = TSimd.Zero, d2 = TSimd.Zero, d3 = TSimd.Zero;
+        TVec dd0 = TSimd.Zero, dd1 = TSimd.Zero, dd2 = TSimd.Zero, dd3 = TSimd.Zero;
+        ReadOnlySpan<float> c = CoefficientsF[..FloatTerms];
+        for (int j = c.Length - 1; j > 0; j--)
+        {
+            TVec cj = TSimd.Broadcast(c[j]);
+            TVec p0 = d0, p1 = d1, p2 = d2, p3 = d3;
+            d0 = TSimd.Fma(ty0, d0, TSimd.Subtract(cj, dd0));
+            d1 = TSimd.Fma(ty1, d1, TSimd.Subtract(cj, dd1));
+            d2 = TSimd.Fma(ty2, d2, TSimd.Subtract(cj, dd2));
+            d3 = TSimd.Fma(ty3, d3, TSimd.Subtract(cj, dd3));
+            dd0 = p0; dd1 = p1; dd2 = p2; dd3 = p3;
+        }
+        // The exponential's argument and t wait in a small buffer, and one rolled loop finishes the four vectors:
+        // four inlined copies of the exponential crowd out the sixteen AVX2 registers (the JIT keeps its constants in
+        // registers and spills its running values, on each step's critical path), which made AVX2 twice as slow.
+        TSimd.Store(Argument<TSimd, TVec>(z0, ty0, d0, dd0), staged); TSimd.Store(t0, staged + n);
+        TSimd.Store(Argument<TSimd, TVec>(z1, ty1, d1, dd1), staged + 2 * n); TSimd.Store(t1, staged + 3 * n);
+        TSimd.Store(Argument<TSimd, TVec>(z2, ty2, d2, dd2), staged + 4 * n); TSimd.Store(t2, staged + 5 * n);
+        TSimd.Store(Argument<TSimd, TVec>(z3, ty3, d3, dd3), staged + 6 * n); TSimd.Store(t3, staged + 7 * n);
+        for (int k = 0; k < 4; k++)
+        {
+            TVec xk = TSimd.Load(x + k * n), half = TSimd.Broadcast(0.5f);
+            // a = ln(erfc/t) ≤ 0 (up to rounding near x = 0, far below 88.3), so the exponential without its upper
+            // clamp gives the general path's bits.
+            TVec erfc = TSimd.Multiply(TSimd.Load(staged + (2 * k + 1) * n), Exp.NonPositive<TSimd, TVec>(TSimd.Load(staged + 2 * k * n)));   // erfc(|x|/√2)
+            TVec phi = TSimd.Select(TSimd.GreaterThanOrEqual(xk, TSimd.Zero),
+                TSimd.Subtract(TSimd.Broadcast(1f), TSimd.Multiply(half, erfc)), TSimd.Multiply(half, erfc));
+            TSimd.Store(TSimd.Multiply(xk, phi), y + k * n);
+        }
+    }
+
+    /// <summary>z = |x|/√2, t = 2/(2+z) and Clenshaw's argument ty = 4t − 2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Start<TSimd, TVec>(TVec x, out TVec z, out TVec t, out TVec ty)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        TVec two = TSimd.Broadcast(2f);
+        z = TSimd.Multiply(TSimd.Abs(x), TSimd.Broadcast(InvSqrt2));
+        t = TSimd.Divide(two, TSimd.Add(two, z));
+        ty = TSimd.Fma(TSimd.Broadcast(4f), t, TSimd.Broadcast(-2f));
+    }
+
+    /// <summary>The exponential's argument, ln(erfc/t) = −z² + ½(c₀ + ty·d) − dd, from the recurrence's last two values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Argument<TSimd, TVec>(TVec z, TVec ty, TVec d, TVec dd)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct =>
+        // Evaluated as before: (−z)·z, then the sum left to right.
+        TSimd.Subtract(
+            TSimd.Add(TSimd.Multiply(TSimd.Subtract(TSimd.Zero, z), z), TSimd.Multiply(TSimd.Broadcast(0.5f), TSimd.Add(TSimd.Broadcast(CoefficientsF[0]), TSimd.Multiply(ty, d)))),
+            dd);
 
     /// <summary>The error function to about 1e-14 relative accuracy (Chebyshev fit of erfc with <c>t = 2/(2+|x|)</c>).</summary>
     public static double Erf(double x)
