@@ -167,12 +167,21 @@ internal static partial class Attention
         {
             int n = TSimd.Count, j = 0;
             float* lanes = stackalloc float[16];
-            TVec max = TSimd.Broadcast(float.NegativeInfinity);
+            // The maximum by the native instruction (x86's vmaxps is one instruction where .NET's IEEE Vector256.Max
+            // is seven in a chain), in two running maxima. It can differ from the IEEE maximum only with a NaN in the
+            // row, which makes its numerator, the sum and so every output NaN either way, or in the sign of a zero
+            // maximum, which gives the same x − max for every x and so the same bits.
+            TVec max0 = TSimd.Broadcast(float.NegativeInfinity), max1 = max0;
             float m = float.NegativeInfinity;
             if (keyMask == null)
             {
-                for (; j + n <= length; j += n) max = TSimd.Max(max, TSimd.Load(row + j));
-                TSimd.Store(max, lanes);
+                for (; j + 2 * n <= length; j += 2 * n)
+                {
+                    max0 = TSimd.MaxNative(max0, TSimd.Load(row + j));
+                    max1 = TSimd.MaxNative(max1, TSimd.Load(row + j + n));
+                }
+                for (; j + n <= length; j += n) max0 = TSimd.MaxNative(max0, TSimd.Load(row + j));
+                TSimd.Store(TSimd.MaxNative(max0, max1), lanes);
                 for (int l = 0; l < n; l++) m = MathF.Max(m, lanes[l]);
                 for (; j < length; j++) m = MathF.Max(m, row[j]);
                 m *= scale;
@@ -184,9 +193,9 @@ internal static partial class Attention
                 {
                     TVec x = TSimd.Add(TSimd.Multiply(TSimd.Load(row + j), factor), TSimd.Load(keyMask + j));
                     TSimd.Store(x, row + j);
-                    max = TSimd.Max(max, x);
+                    max0 = TSimd.MaxNative(max0, x);
                 }
-                TSimd.Store(max, lanes);
+                TSimd.Store(max0, lanes);
                 for (int l = 0; l < n; l++) m = MathF.Max(m, lanes[l]);
                 for (; j < length; j++)
                 {
@@ -197,46 +206,22 @@ internal static partial class Attention
             }
             bool scaled = keyMask == null;
             TVec shift = TSimd.Broadcast(m), by = TSimd.Broadcast(scale);
-            TVec s0 = TSimd.Zero, s1 = s0, s2 = s0, s3 = s0;
-            // Element j adds to running sum j mod 16 (Simd.Sum's order), sixteen elements a step.
-            for (j = 0; j + 16 <= length; j += 16)
-            {
-                s0 = TSimd.Add(s0, StoreNumerator(row + j, scaled, by, shift));
-                if (n <= 8) s1 = TSimd.Add(s1, StoreNumerator(row + j + n, scaled, by, shift));
-                if (n <= 4)
-                {
-                    s2 = TSimd.Add(s2, StoreNumerator(row + j + 2 * n, scaled, by, shift));
-                    s3 = TSimd.Add(s3, StoreNumerator(row + j + 3 * n, scaled, by, shift));
-                }
-            }
-            int rest = j;
-            for (; j < length; j += n) StoreNumerator(row + j, scaled, by, shift);
-            TSimd.Store(s0, lanes);
-            if (n <= 8) TSimd.Store(s1, lanes + n);
-            if (n <= 4)
-            {
-                TSimd.Store(s2, lanes + 2 * n);
-                TSimd.Store(s3, lanes + 3 * n);
-            }
-            for (int l = 0; rest + l < length; l++) lanes[l] += row[rest + l];
-            for (int width = 8; width >= 1; width /= 2)
-                for (int l = 0; l < width; l++) lanes[l] += lanes[l + width];
-            TVec inverse = TSimd.Broadcast(1f / lanes[0]);
+            // The numerators first, then their sum in Simd.Sum's order: summing in the same pass kept running sums
+            // live across the exponential, and with AVX2's sixteen registers the JIT spilled one, a loop-carried
+            // store and reload per step.
+            for (j = 0; j < length; j += n) StoreNumerator(row + j, scaled, by, shift);
+            TVec inverse = TSimd.Broadcast(1f / Simd.Sum<TSimd, TVec>(row, length));
             for (j = 0; j < length; j += n) TSimd.Store(TSimd.Multiply(TSimd.Load(row + j), inverse), row + j);
             new Span<float>(row + length, longest - length).Clear();
         }
 
         /// <summary>
-        /// One vector of <see cref="Softmax"/>'s numerators, stored in place at <paramref name="at"/> and returned:
+        /// One vector of <see cref="Softmax"/>'s numerators, stored in place at <paramref name="at"/>:
         /// <c>e^(x − max)</c>, <c>x</c> the raw score times <paramref name="by"/> when <paramref name="scaled"/>, else as stored.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static TVec StoreNumerator(float* at, bool scaled, TVec by, TVec shift)
-        {
-            TVec e = Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(at), by) : TSimd.Load(at), shift));
-            TSimd.Store(e, at);
-            return e;
-        }
+        private static void StoreNumerator(float* at, bool scaled, TVec by, TVec shift) =>
+            TSimd.Store(Exp.NonPositive<TSimd, TVec>(TSimd.Subtract(scaled ? TSimd.Multiply(TSimd.Load(at), by) : TSimd.Load(at), shift)), at);
 
         /// <summary>Scores of four consecutive queries against positions <c>[0, length)</c> (rounded up to a vector), sharing each key load.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -174,8 +174,9 @@ internal static class Simd
         }
     }
 
+    /// <summary><see cref="Sum(ReadOnlySpan{float})"/> at one width.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe float Sum<TSimd, TVec>(float* x, int length)
+    internal static unsafe float Sum<TSimd, TVec>(float* x, int length)
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
@@ -258,9 +259,15 @@ internal unsafe interface ISimd<TVec>
     static abstract TVec Max(TVec a, TVec b);
 
     /// <summary>
+    /// Lane-wise maximum by the hardware's own instruction: <see cref="Max"/> wherever neither lane is NaN and the
+    /// two are not zeros of opposite sign; otherwise either operand (x86's <c>maxps</c> returns the second).
+    /// </summary>
+    static abstract TVec MaxNative(TVec a, TVec b);
+
+    /// <summary>
     /// <c>max(x, low)</c> for a number <paramref name="low"/>, with a NaN <paramref name="x"/> kept: the bits of
     /// <see cref="Max"/> there, by whichever instructions the width runs fastest (.NET's IEEE <c>Vector256.Max</c> is
-    /// seven x86 instructions; a compare and a blend are two).
+    /// seven x86 instructions; maxps with <paramref name="x"/> second is one).
     /// </summary>
     static abstract TVec ClampBelow(TVec x, TVec low);
 
@@ -288,7 +295,7 @@ internal unsafe interface ISimd<TVec>
     /// <summary>All-ones lanes where <c>a = b</c> (false for NaN).</summary>
     static abstract TVec Equal(TVec a, TVec b);
 
-    /// <summary><paramref name="a"/> where <paramref name="mask"/> is set, else <paramref name="b"/>.</summary>
+    /// <summary><paramref name="a"/> where <paramref name="mask"/> is set, else <paramref name="b"/>; each lane of <paramref name="mask"/> all ones or all zeros (a comparison's result).</summary>
     static abstract TVec Select(TVec mask, TVec a, TVec b);
 
     /// <summary>Widens <see cref="Count"/> bfloat16 values (zero-extend, shift into the high half).</summary>
@@ -314,6 +321,7 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Abs(Vector512<float> a) => Vector512.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MaxNative(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> ClampBelow(Vector512<float> x, Vector512<float> low) => Vector512.Max(x, low);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Round(Vector512<float> a) => Vector512.Round(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -366,7 +374,9 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Abs(Vector256<float> a) => Vector256.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ClampBelow(Vector256<float> x, Vector256<float> low) => Vector256.ConditionalSelect(Vector256.LessThan(x, low), low, x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MaxNative(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
+    // vmaxps returns its second operand when either is NaN: max(low, x) keeps a NaN x, one instruction.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ClampBelow(Vector256<float> x, Vector256<float> low) => Avx.Max(low, x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Round(Vector256<float> a) => Vector256.Round(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Pow2(Vector256<float> n) =>
@@ -381,7 +391,8 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> GreaterThanOrEqual(Vector256<float> a, Vector256<float> b) => Vector256.GreaterThanOrEqual(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LessThan(Vector256<float> a, Vector256<float> b) => Vector256.LessThan(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Equal(Vector256<float> a, Vector256<float> b) => Vector256.Equals(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Select(Vector256<float> mask, Vector256<float> a, Vector256<float> b) => Vector256.ConditionalSelect(mask, a, b);
+    // A comparison's mask: vblendvps (one instruction; the JIT does not always fuse ConditionalSelect's and/andn/or).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Select(Vector256<float> mask, Vector256<float> a, Vector256<float> b) => Avx.BlendVariable(b, a, mask);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadInt32(int* p) => Vector256.ConvertToSingle(Vector256.Load(p));
 
@@ -446,10 +457,11 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Abs(Vector128<float> a) => Vector128.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.Min(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
-    // Arm64's fmax is one instruction and keeps NaN; x86 takes the compare and blend.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MaxNative(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
+    // Arm64's fmax is one instruction and keeps NaN; x86's maxps returns its second operand for a NaN, so max(low, x).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> ClampBelow(Vector128<float> x, Vector128<float> low) =>
-        System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? Vector128.Max(x, low) : Vector128.ConditionalSelect(Vector128.LessThan(x, low), low, x);
+        Sse.IsSupported ? Sse.Max(low, x) : Vector128.Max(x, low);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Round(Vector128<float> a) => Vector128.Round(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Pow2(Vector128<float> n) =>
@@ -464,7 +476,10 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> GreaterThanOrEqual(Vector128<float> a, Vector128<float> b) => Vector128.GreaterThanOrEqual(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> LessThan(Vector128<float> a, Vector128<float> b) => Vector128.LessThan(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Equal(Vector128<float> a, Vector128<float> b) => Vector128.Equals(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Select(Vector128<float> mask, Vector128<float> a, Vector128<float> b) => Vector128.ConditionalSelect(mask, a, b);
+    // A comparison's mask: blendvps on x86 (Arm64's ConditionalSelect is one bsl).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Select(Vector128<float> mask, Vector128<float> a, Vector128<float> b) =>
+        Sse41.IsSupported ? Sse41.BlendVariable(b, a, mask) : Vector128.ConditionalSelect(mask, a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> LoadInt32(int* p) => Vector128.ConvertToSingle(Vector128.Load(p));
 
