@@ -61,7 +61,7 @@ internal static class Gelu
     }
 
     /// <summary>
-    /// Four vectors at a time; the last partial group is staged through a zero-padded buffer, so every element takes
+    /// Groups of four vectors; the last partial group is staged through a zero-padded buffer, so every element takes
     /// the same lane-wise formula. <paramref name="x"/> and <paramref name="y"/> may be the same memory.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -69,65 +69,70 @@ internal static class Gelu
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
-        int step = 4 * TSimd.Count, i = 0;
-        float* staged = stackalloc float[8 * 16];
-        for (; i + step <= length; i += step) Four<TSimd, TVec>(x + i, y + i, staged);
+        int step = 4 * TSimd.Count, whole = length / step, i = whole * step;
+        Groups<TSimd, TVec>(x, y, whole);
         if (i < length)
         {
             float* last = stackalloc float[64];
             new Span<float>(last, 64).Clear();
             new ReadOnlySpan<float>(x + i, length - i).CopyTo(new Span<float>(last, 64));
-            Four<TSimd, TVec>(last, last, staged);
+            Groups<TSimd, TVec>(last, last, 1);
             new ReadOnlySpan<float>(last, length - i).CopyTo(new Span<float>(y + i, length - i));
         }
     }
 
     /// <summary>
-    /// x · Φ(x) for four vectors, with erfc(|x|/√2) from the first <see cref="FloatTerms"/> Chebyshev terms and
-    /// <see cref="Exp"/>. Clenshaw's recurrence is a chain of eleven dependent steps per vector: the four vectors take
-    /// each step together (four independent chains in one loop body), where one vector's chain at a time left the
-    /// vector units waiting on each step's latency. <paramref name="staged"/> holds eight vectors.
+    /// x · Φ(x) for <paramref name="count"/> groups of four vectors, with erfc(|x|/√2) from the first
+    /// <see cref="FloatTerms"/> Chebyshev terms and <see cref="Exp"/>. Clenshaw's recurrence is a chain of eleven
+    /// dependent steps per vector: the four vectors take each step together (four independent chains in one loop
+    /// body), where one vector's chain at a time left the vector units waiting on each step's latency. (One method
+    /// with the loop inside, compiled optimized at its first call: a per-group helper was not inlined and ran
+    /// unoptimized code until tiering replaced it.)
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Four<TSimd, TVec>(float* x, float* y, float* staged)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Groups<TSimd, TVec>(float* x, float* y, int count)
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
-        int n = TSimd.Count;
-        TVec x0 = TSimd.Load(x), x1 = TSimd.Load(x + n), x2 = TSimd.Load(x + 2 * n), x3 = TSimd.Load(x + 3 * n);
-        Start<TSimd, TVec>(x0, out TVec z0, out TVec t0, out TVec ty0);
-        Start<TSimd, TVec>(x1, out TVec z1, out TVec t1, out TVec ty1);
-        Start<TSimd, TVec>(x2, out TVec z2, out TVec t2, out TVec ty2);
-        Start<TSimd, TVec>(x3, out TVec z3, out TVec t3, out TVec ty3);
-        TVec d0 = TSimd.Zero, d1 = TSimd.Zero, d2 = TSimd.Zero, d3 = TSimd.Zero;
-        TVec dd0 = TSimd.Zero, dd1 = TSimd.Zero, dd2 = TSimd.Zero, dd3 = TSimd.Zero;
-        ReadOnlySpan<float> c = CoefficientsF[..FloatTerms];
-        for (int j = c.Length - 1; j > 0; j--)
+        float* staged = stackalloc float[8 * 16];
+        for (int g = 0; g < count; g++, x += 4 * TSimd.Count, y += 4 * TSimd.Count)
         {
-            TVec cj = TSimd.Broadcast(c[j]);
-            TVec p0 = d0, p1 = d1, p2 = d2, p3 = d3;
-            d0 = TSimd.Fma(ty0, d0, TSimd.Subtract(cj, dd0));
-            d1 = TSimd.Fma(ty1, d1, TSimd.Subtract(cj, dd1));
-            d2 = TSimd.Fma(ty2, d2, TSimd.Subtract(cj, dd2));
-            d3 = TSimd.Fma(ty3, d3, TSimd.Subtract(cj, dd3));
-            dd0 = p0; dd1 = p1; dd2 = p2; dd3 = p3;
-        }
-        // The exponential's argument and t wait in a small buffer, and one rolled loop finishes the four vectors:
-        // four inlined copies of the exponential crowd out the sixteen AVX2 registers (the JIT keeps its constants in
-        // registers and spills its running values, on each step's critical path), which made AVX2 twice as slow.
-        TSimd.Store(Argument<TSimd, TVec>(z0, ty0, d0, dd0), staged); TSimd.Store(t0, staged + n);
-        TSimd.Store(Argument<TSimd, TVec>(z1, ty1, d1, dd1), staged + 2 * n); TSimd.Store(t1, staged + 3 * n);
-        TSimd.Store(Argument<TSimd, TVec>(z2, ty2, d2, dd2), staged + 4 * n); TSimd.Store(t2, staged + 5 * n);
-        TSimd.Store(Argument<TSimd, TVec>(z3, ty3, d3, dd3), staged + 6 * n); TSimd.Store(t3, staged + 7 * n);
-        for (int k = 0; k < 4; k++)
-        {
-            TVec xk = TSimd.Load(x + k * n), half = TSimd.Broadcast(0.5f);
-            // a = ln(erfc/t) ≤ 0 (up to rounding near x = 0, far below 88.3), so the exponential without its upper
-            // clamp gives the general path's bits.
-            TVec erfc = TSimd.Multiply(TSimd.Load(staged + (2 * k + 1) * n), Exp.NonPositive<TSimd, TVec>(TSimd.Load(staged + 2 * k * n)));   // erfc(|x|/√2)
-            TVec phi = TSimd.Select(TSimd.GreaterThanOrEqual(xk, TSimd.Zero),
-                TSimd.Subtract(TSimd.Broadcast(1f), TSimd.Multiply(half, erfc)), TSimd.Multiply(half, erfc));
-            TSimd.Store(TSimd.Multiply(xk, phi), y + k * n);
+            int n = TSimd.Count;
+            TVec x0 = TSimd.Load(x), x1 = TSimd.Load(x + n), x2 = TSimd.Load(x + 2 * n), x3 = TSimd.Load(x + 3 * n);
+            Start<TSimd, TVec>(x0, out TVec z0, out TVec t0, out TVec ty0);
+            Start<TSimd, TVec>(x1, out TVec z1, out TVec t1, out TVec ty1);
+            Start<TSimd, TVec>(x2, out TVec z2, out TVec t2, out TVec ty2);
+            Start<TSimd, TVec>(x3, out TVec z3, out TVec t3, out TVec ty3);
+            TVec d0 = TSimd.Zero, d1 = TSimd.Zero, d2 = TSimd.Zero, d3 = TSimd.Zero;
+            TVec dd0 = TSimd.Zero, dd1 = TSimd.Zero, dd2 = TSimd.Zero, dd3 = TSimd.Zero;
+            ReadOnlySpan<float> c = CoefficientsF[..FloatTerms];
+            for (int j = c.Length - 1; j > 0; j--)
+            {
+                TVec cj = TSimd.Broadcast(c[j]);
+                TVec p0 = d0, p1 = d1, p2 = d2, p3 = d3;
+                d0 = TSimd.Fma(ty0, d0, TSimd.Subtract(cj, dd0));
+                d1 = TSimd.Fma(ty1, d1, TSimd.Subtract(cj, dd1));
+                d2 = TSimd.Fma(ty2, d2, TSimd.Subtract(cj, dd2));
+                d3 = TSimd.Fma(ty3, d3, TSimd.Subtract(cj, dd3));
+                dd0 = p0; dd1 = p1; dd2 = p2; dd3 = p3;
+            }
+            // The exponential's argument and t wait in a small buffer, and one rolled loop finishes the four vectors:
+            // four inlined copies of the exponential crowd out the sixteen AVX2 registers (the JIT keeps its constants in
+            // registers and spills its running values, on each step's critical path), which made AVX2 twice as slow.
+            TSimd.Store(Argument<TSimd, TVec>(z0, ty0, d0, dd0), staged); TSimd.Store(t0, staged + n);
+            TSimd.Store(Argument<TSimd, TVec>(z1, ty1, d1, dd1), staged + 2 * n); TSimd.Store(t1, staged + 3 * n);
+            TSimd.Store(Argument<TSimd, TVec>(z2, ty2, d2, dd2), staged + 4 * n); TSimd.Store(t2, staged + 5 * n);
+            TSimd.Store(Argument<TSimd, TVec>(z3, ty3, d3, dd3), staged + 6 * n); TSimd.Store(t3, staged + 7 * n);
+            for (int k = 0; k < 4; k++)
+            {
+                TVec xk = TSimd.Load(x + k * n), half = TSimd.Broadcast(0.5f);
+                // a = ln(erfc/t) ≤ 0 (up to rounding near x = 0, far below 88.3), so the exponential without its upper
+                // clamp gives the general path's bits.
+                TVec erfc = TSimd.Multiply(TSimd.Load(staged + (2 * k + 1) * n), Exp.NonPositive<TSimd, TVec>(TSimd.Load(staged + 2 * k * n)));   // erfc(|x|/√2)
+                TVec phi = TSimd.Select(TSimd.GreaterThanOrEqual(xk, TSimd.Zero),
+                    TSimd.Subtract(TSimd.Broadcast(1f), TSimd.Multiply(half, erfc)), TSimd.Multiply(half, erfc));
+                TSimd.Store(TSimd.Multiply(xk, phi), y + k * n);
+            }
         }
     }
 
