@@ -40,6 +40,9 @@ internal static class Simd
     /// <summary>The width kernels called on this thread use: <see cref="Detected"/> unless a test forced one.</summary>
     public static VectorPath Path => t_forced ?? Detected;
 
+    /// <summary>The width forced on this thread (<see cref="Force"/>), or null; kernel threads take the caller's.</summary>
+    public static VectorPath? ForcedPath => t_forced;
+
     /// <summary>A readable name of <paramref name="path"/>, saying so when the 128-bit FMA is emulated.</summary>
     public static string Describe(VectorPath path) => path switch
     {
@@ -54,7 +57,7 @@ internal static class Simd
     /// the widths in one process; a width the CPU lacks is emulated by .NET, correct but slow). Kernels choose the
     /// width before they fan out to other threads.
     /// </summary>
-    public static Forced Force(VectorPath path)
+    public static Forced Force(VectorPath? path)
     {
         var previous = t_forced;
         t_forced = path;
