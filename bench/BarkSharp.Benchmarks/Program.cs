@@ -164,6 +164,17 @@ if (args.Length > 0 && args[0] == "kvwrite")
                         for (int t = t0; t < Math.Min(n, t0 + 16); t++) cache[(head * hd + d) * stride + t] = qkv[t * 3 * h + h + head * hd + d];
         Console.WriteLine($"kv write: element order {a:F2} ms, 16x16 tiles {sw.Elapsed.TotalMilliseconds:F2} ms");
     }
+    // The cache's own write, float32 and bfloat16 storage, a prefill's 887 rows.
+    var f32 = new BarkSharp.Generation.KvCache(1, 1, heads, hd, 1024);
+    var b16 = new BarkSharp.Generation.KvCache(1, 1, heads, hd, 1024, BarkSharp.KvCacheType.BFloat16);
+    for (int rep = 0; rep < 5; rep++)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        f32.Write<float, BarkSharp.Tensors.KvFloat32>(0, 0, 0, qkv.AsSpan(h), qkv.AsSpan(2 * h), 3 * h, n);
+        double tf = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        b16.Write<ushort, BarkSharp.Tensors.KvBFloat16>(0, 0, 0, qkv.AsSpan(h), qkv.AsSpan(2 * h), 3 * h, n);
+        Console.WriteLine($"KvCache.Write: f32 {tf:F2} ms, bf16 {sw.Elapsed.TotalMilliseconds:F2} ms");
+    }
     return 0;
 }
 if (args.Length > 0 && args[0] == "codec")
@@ -368,7 +379,10 @@ if (args.Length > 0 && args[0] == "attention")
     Console.WriteLine($"{BarkSharp.Diagnostics.MachineProbe.CpuName()}, {threads} thread(s), FMA peak {peak:F0} GFLOP/s, {(fineAttention ? "non-causal" : "causal")} {n} positions");
     if (args.Contains("bf16"))
     {
-        // `attention [fine] bf16`: over a bfloat16 cache, the float32 kernel (widening) alternating with the bf16 one (vdpbf16ps).
+        // `attention [fine] bf16`: over a bfloat16 cache, the float32 kernel (widening) alternating with the bf16 one
+        // (vdpbf16ps, where the CPU has it) and with the float32 kernel over a float32 cache.
+        bool dotSupported = BarkSharp.Tensors.Attention.Bf16Supported(64);
+        var f32Cache = new List<double>();
         ushort[] k16 = [.. keys.Select(BarkSharp.Tensors.WeightMatrix.ToBFloat16)], v16 = [.. values.Select(BarkSharp.Tensors.WeightMatrix.ToBFloat16)];
         var widening = new List<double>();
         var dot = new List<double>();
@@ -378,11 +392,16 @@ if (args.Length > 0 && args[0] == "attention")
             BarkSharp.Tensors.Attention.Forward<ushort, BarkSharp.Tensors.KvBFloat16>(x, 3 * h, k16, v16, kvStride, 12, 64, 0, n, !fineAttention, default, y, scratch, threads);
             widening.Add(sw.Elapsed.TotalMilliseconds);
             sw.Restart();
+            BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, kvStride, 12, 64, 0, n, !fineAttention, default, y, scratch, threads);
+            f32Cache.Add(sw.Elapsed.TotalMilliseconds);
+            if (!dotSupported) continue;
+            sw.Restart();
             BarkSharp.Tensors.Attention.ForwardBf16(x, 3 * h, k16, v16, kvStride, 12, 64, 0, n, !fineAttention, default, y, threads);
             dot.Add(sw.Elapsed.TotalMilliseconds);
         }
-        foreach ((string name, List<double> t) in new[] { ("bf16 cache, f32 arithmetic", widening), ("bf16 cache, vdpbf16ps", dot) })
+        foreach ((string name, List<double> t) in new[] { ("bf16 cache, f32 arithmetic", widening), ("f32 cache", f32Cache), ("bf16 cache, vdpbf16ps", dot) })
         {
+            if (t.Count == 0) continue;
             t.Sort();
             Console.WriteLine($"{name}: median {t[t.Count / 2]:F1} ms, {flops / t[t.Count / 2] / 1e6:F0} GFLOP/s (min {t[0]:F1} ms)");
         }
