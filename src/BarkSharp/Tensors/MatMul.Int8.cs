@@ -66,8 +66,8 @@ internal static partial class MatMul
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void QuantizeRow(ReadOnlySpan<float> x, Span<byte> q, out float scale, out float min)
     {
-        min = TensorPrimitives.Min(x);
-        scale = (TensorPrimitives.Max(x) - min) / 255f;
+        Range(x, out min, out float max);
+        scale = (max - min) / 255f;
         float inverse = scale > 0 ? 1f / scale : 0f;
         int k = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -92,11 +92,77 @@ internal static partial class MatMul
                 Vector256.Narrow(Vector256.Narrow(u0, u1), Vector256.Narrow(u2, u3)).AsByte().CopyTo(q[k..]);
             }
 
+            // The native max and min (one instruction each; .NET's IEEE Vector256.Max is seven): they differ from the
+            // IEEE ones only for NaN, which becomes 0 here (vmaxps returns its second operand) as the conversion
+            // makes it 0 on the other paths, and for a zero's sign, which the conversion drops.
             Vector256<int> Level(ReadOnlySpan<float> x, int at) => Vector256.ConvertToInt32(
-                Vector256.Min(Vector256.Max(Vector256.Round((Vector256.Create(x.Slice(at, 8)) - vMin) * vInverse), Vector256<float>.Zero), top));
+                Vector256.MinNative(Vector256.MaxNative(Vector256.Round((Vector256.Create(x.Slice(at, 8)) - vMin) * vInverse), Vector256<float>.Zero), top));
         }
         for (; k < x.Length; k++) q[k] = (byte)Math.Clamp(MathF.Round((x[k] - min) * inverse), 0f, 255f);
         q[x.Length..].Clear();
+    }
+
+    /// <summary>
+    /// The minimum and maximum of <paramref name="x"/>, the values of <c>TensorPrimitives.Min</c> and <c>Max</c>: two
+    /// running vectors each by the native instructions, NaN looked for alongside; a row with a NaN, or whose minimum or
+    /// maximum is zero (where the native ones need not tell −0 from +0), is left to <c>TensorPrimitives</c>. (Its own
+    /// loops ship without precompiled code, so a process's first products ran them unoptimized.)
+    /// </summary>
+    private static unsafe void Range(ReadOnlySpan<float> x, out float min, out float max)
+    {
+        bool exact;
+        fixed (float* p = x)
+        {
+            exact = Vector512.IsHardwareAccelerated ? Range<Simd512, Vector512<float>>(p, x.Length, out min, out max)
+                : Vector256.IsHardwareAccelerated ? Range<Simd256, Vector256<float>>(p, x.Length, out min, out max)
+                : Range<Simd128, Vector128<float>>(p, x.Length, out min, out max);
+        }
+        if (!exact)
+        {
+            min = TensorPrimitives.Min(x);
+            max = TensorPrimitives.Max(x);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe bool Range<TSimd, TVec>(float* x, int length, out float min, out float max)
+        where TSimd : struct, ISimd<TVec>
+        where TVec : struct
+    {
+        min = float.PositiveInfinity;
+        max = float.NegativeInfinity;
+        int n = TSimd.Count, i = 0;
+        if (length >= 2 * n)
+        {
+            TVec lo0 = TSimd.Load(x), lo1 = TSimd.Load(x + n), hi0 = lo0, hi1 = lo1;
+            TVec ordered = TSimd.Equal(TSimd.Add(lo0, lo1), TSimd.Add(lo0, lo1));   // false where a lane is NaN
+            for (i = 2 * n; i + 2 * n <= length; i += 2 * n)
+            {
+                TVec a = TSimd.Load(x + i), b = TSimd.Load(x + i + n);
+                lo0 = TSimd.MinNative(lo0, a);
+                hi0 = TSimd.MaxNative(hi0, a);
+                lo1 = TSimd.MinNative(lo1, b);
+                hi1 = TSimd.MaxNative(hi1, b);
+                ordered = TSimd.Select(TSimd.Equal(TSimd.Add(a, b), TSimd.Add(a, b)), ordered, TSimd.Zero);
+            }
+            float* lanes = stackalloc float[3 * 16];
+            TSimd.Store(TSimd.MinNative(lo0, lo1), lanes);
+            TSimd.Store(TSimd.MaxNative(hi0, hi1), lanes + 16);
+            TSimd.Store(ordered, lanes + 32);
+            for (int l = 0; l < n; l++)
+            {
+                if (BitConverter.SingleToInt32Bits(lanes[32 + l]) == 0) return false;
+                min = Math.Min(min, lanes[l]);
+                max = Math.Max(max, lanes[16 + l]);
+            }
+        }
+        for (; i < length; i++)
+        {
+            if (float.IsNaN(x[i])) return false;
+            min = Math.Min(min, x[i]);
+            max = Math.Max(max, x[i]);
+        }
+        return length > 0 && min != 0 && max != 0;
     }
 
     private static unsafe void MultiplyInt8(float* x, int n, WeightMatrix w, int rowStart, int rowCount, float* y, int firstPanel, int panels, int threads, Int8Kernel kernel)

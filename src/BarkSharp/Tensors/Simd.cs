@@ -267,6 +267,9 @@ internal unsafe interface ISimd<TVec>
     /// </summary>
     static abstract TVec MaxNative(TVec a, TVec b);
 
+    /// <summary>Lane-wise minimum by the hardware's own instruction: <see cref="Min"/> under the same conditions as <see cref="MaxNative"/>.</summary>
+    static abstract TVec MinNative(TVec a, TVec b);
+
     /// <summary>
     /// <c>max(x, low)</c> for a number <paramref name="low"/>, with a NaN <paramref name="x"/> kept: the bits of
     /// <see cref="Max"/> there, by whichever instructions the width runs fastest (.NET's IEEE <c>Vector256.Max</c> is
@@ -325,6 +328,7 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MaxNative(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MinNative(Vector512<float> a, Vector512<float> b) => Vector512.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> ClampBelow(Vector512<float> x, Vector512<float> low) => Vector512.Max(x, low);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Round(Vector512<float> a) => Vector512.Round(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -378,6 +382,7 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MaxNative(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MinNative(Vector256<float> a, Vector256<float> b) => Vector256.MinNative(a, b);
     // vmaxps returns its second operand when either is NaN: max(low, x) keeps a NaN x, one instruction.
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ClampBelow(Vector256<float> x, Vector256<float> low) => Avx.Max(low, x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Round(Vector256<float> a) => Vector256.Round(a);
@@ -461,6 +466,7 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.Min(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MaxNative(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MinNative(Vector128<float> a, Vector128<float> b) => Vector128.MinNative(a, b);
     // Arm64's fmax is one instruction and keeps NaN; x86's maxps returns its second operand for a NaN, so max(low, x).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> ClampBelow(Vector128<float> x, Vector128<float> low) =>

@@ -125,6 +125,48 @@ public class Int8MatMulTests
         Assert.All(q[cols..], b => Assert.Equal(0, b));
     }
 
+    /// <summary>
+    /// The row's range comes from BarkSharp's own min/max loops; scale, min and every byte must be what
+    /// <c>TensorPrimitives.Min</c>/<c>Max</c> give, bit for bit, on rows with NaN, infinities, signed zeros and tails.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(17)]
+    [InlineData(32)]
+    [InlineData(33)]
+    [InlineData(100)]
+    [InlineData(771)]
+    public void The_row_range_is_tensor_primitives_min_and_max_bit_for_bit(int cols)
+    {
+        var rng = new Random(cols);
+        float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f];
+        for (int trial = 0; trial < 60; trial++)
+        {
+            float[] x = Enumerable.Range(0, cols).Select(_ => (rng.NextSingle() - 0.5f) * 8).ToArray();
+            if (trial % 3 == 1) for (int k = 0; k < cols; k++) x[k] = Math.Abs(x[k]);                 // minimum near 0
+            if (trial % 3 == 2) for (int k = 0; k < cols; k++) x[k] = -Math.Abs(x[k]);                // maximum near 0
+            int specials = trial % 4;
+            for (int s = 0; s < specials; s++) x[rng.Next(cols)] = special[rng.Next(special.Length)];
+            if (trial % 5 == 0) x[rng.Next(cols)] = trial % 2 == 0 ? 0f : -0f;
+            if (trial is 3 or 4)
+            {
+                // Zeros of both signs in one vector lane, the earlier one the extreme: −0 the minimum of positives,
+                // +0 the maximum of negatives.
+                for (int k = 0; k < cols; k++) x[k] = (trial == 3 ? 1 : -1) * (1 + rng.NextSingle());
+                x[0] = trial == 3 ? -0f : 0f;
+                for (int k = 16; k < cols; k += 16) x[k] = trial == 3 ? 0f : -0f;
+            }
+            float min = System.Numerics.Tensors.TensorPrimitives.Min(x), max = System.Numerics.Tensors.TensorPrimitives.Max(x);
+            float scale = (max - min) / 255f, inverse = scale > 0 ? 1f / scale : 0f;
+            var q = new byte[cols];
+            MatMul.QuantizeRow(x, q, out float gotScale, out float gotMin);
+            Assert.Equal(BitConverter.SingleToInt32Bits(min), BitConverter.SingleToInt32Bits(gotMin));
+            Assert.Equal(BitConverter.SingleToInt32Bits(scale), BitConverter.SingleToInt32Bits(gotScale));
+            for (int k = 0; k < cols; k++)
+                Assert.Equal((byte)Math.Clamp(MathF.Round((x[k] - min) * inverse), 0f, 255f), q[k]);
+        }
+    }
+
     [Fact]
     public void A_constant_row_quantizes_to_zeros_and_multiplies_exactly()
     {
