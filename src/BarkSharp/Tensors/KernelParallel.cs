@@ -111,18 +111,22 @@ internal static class KernelWorkers
     private static int s_busy;
 
     /// <summary>
-    /// Runs <paramref name="work"/> on the caller and <c>Parts − 1</c> kernel threads and returns once every part is
-    /// done (rethrowing a part's exception); false, without running anything, while another caller holds the threads.
+    /// Runs <paramref name="work"/> on the caller and up to <c>Parts − 1</c> kernel threads (one fewer than the cores)
+    /// and returns once every part is done (rethrowing a part's exception); false, without running anything, while
+    /// another caller holds the threads.
     /// </summary>
     public static bool TryRun(FannedWork work)
     {
         if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
         try
         {
-            Worker[] workers = Ensure(work.Parts - 1);
+            // More parts than cores (threads asked beyond the machine) are claimed by fewer threads: spinning
+            // helpers on a busy core would only take time from the ones working.
+            int helpers = Math.Min(work.Parts, Environment.ProcessorCount) - 1;
+            Worker[] workers = Ensure(helpers);
             Volatile.Write(ref s_work, work);
             Interlocked.Increment(ref s_generation);                         // a full fence before reading Sleeping
-            for (int i = 0; i < work.Parts - 1; i++) workers[i].WakeIfSleeping();
+            for (int i = 0; i < helpers; i++) workers[i].WakeIfSleeping();
             work.Drain();
             var spin = new SpinWait();
             while (!work.Done) spin.SpinOnce(sleep1Threshold: -1);
