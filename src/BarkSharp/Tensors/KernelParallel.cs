@@ -37,11 +37,18 @@ internal static class KernelParallel
         where TJob : struct, IRangeJob
     {
         VectorPath? forced = Simd.ForcedPath;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        try
         {
-            using var width = Simd.Force(forced);
-            job.Run((int)((long)count * t / threads), (int)((long)count * (t + 1) / threads));
-        });
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                using var width = Simd.Force(forced);
+                job.Run((int)((long)count * t / threads), (int)((long)count * (t + 1) / threads));
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();     // as the kernel threads do: the range's own exception
+        }
     }
 
     /// <summary>One call's ranges, claimed one at a time by whichever thread comes first.</summary>

@@ -383,8 +383,11 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MaxNative(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MinNative(Vector256<float> a, Vector256<float> b) => Vector256.MinNative(a, b);
-    // vmaxps returns its second operand when either is NaN: max(low, x) keeps a NaN x, one instruction.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ClampBelow(Vector256<float> x, Vector256<float> low) => Avx.Max(low, x);
+    // vmaxps returns its second operand when either is NaN: max(low, x) keeps a NaN x, one instruction. (Elsewhere, as
+    // when tests force this width on Arm64, .NET emulates the vector: a compare and select.)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ClampBelow(Vector256<float> x, Vector256<float> low) =>
+        Avx.IsSupported ? Avx.Max(low, x) : Vector256.ConditionalSelect(Vector256.LessThan(x, low), low, x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Round(Vector256<float> a) => Vector256.Round(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Pow2(Vector256<float> n) =>
@@ -400,7 +403,9 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LessThan(Vector256<float> a, Vector256<float> b) => Vector256.LessThan(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Equal(Vector256<float> a, Vector256<float> b) => Vector256.Equals(a, b);
     // A comparison's mask: vblendvps (one instruction; the JIT does not always fuse ConditionalSelect's and/andn/or).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Select(Vector256<float> mask, Vector256<float> a, Vector256<float> b) => Avx.BlendVariable(b, a, mask);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Select(Vector256<float> mask, Vector256<float> a, Vector256<float> b) =>
+        Avx.IsSupported ? Avx.BlendVariable(b, a, mask) : Vector256.ConditionalSelect(mask, a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadInt32(int* p) => Vector256.ConvertToSingle(Vector256.Load(p));
 

@@ -99,6 +99,35 @@ public class KernelParallelTests
         Assert.All(hits, h => Assert.Equal(1, h));
     }
 
+    /// <summary>While one caller holds the kernel threads, another's failure surfaces the same way (the thread-pool path).</summary>
+    [Fact]
+    public async Task A_failing_range_of_a_concurrent_caller_rethrows_its_own_exception_too()
+    {
+        using var holding = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = Task.Run(() => KernelParallel.For(new BlockingJob(holding, release), 2, 2));
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(30)));
+        try
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => KernelParallel.For(new ThrowingJob(5), 10, 2));
+            Assert.Equal("unit 5 failed", e.Message);
+        }
+        finally
+        {
+            release.Set();
+        }
+        await holder.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    private readonly struct BlockingJob(ManualResetEventSlim holding, ManualResetEventSlim release) : IRangeJob
+    {
+        public void Run(int begin, int end)
+        {
+            holding.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+        }
+    }
+
     [Fact]
     public void A_forced_width_holds_on_the_kernel_threads()
     {
