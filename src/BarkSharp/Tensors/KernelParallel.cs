@@ -28,27 +28,23 @@ internal static class KernelParallel
         where TJob : struct, IRangeJob
     {
         threads = Math.Clamp(threads, 1, Math.Max(1, count));
-        if (threads == 1) job.Run(0, count);
-        else if (!KernelWorkers.TryRun(new Ranges<TJob>(job, count, threads))) Fan(job, count, threads);
+        if (threads == 1)
+        {
+            job.Run(0, count);      // a decode step on one thread allocates nothing
+            return;
+        }
+        var work = new Ranges<TJob>(job, count, threads);
+        if (!KernelWorkers.TryRun(work)) Fan(work);
     }
 
-    // Kept apart so the closure is only allocated when threads are used (a decode step on one thread allocates nothing).
-    private static void Fan<TJob>(TJob job, int count, int threads)
-        where TJob : struct, IRangeJob
+    /// <summary>
+    /// While another caller holds the kernel threads: the same parts, claimed by this caller and thread-pool threads
+    /// (<see cref="FannedWork.Drain"/> keeps the forced width and the first exception, as on the kernel threads).
+    /// </summary>
+    private static void Fan(FannedWork work)
     {
-        VectorPath? forced = Simd.ForcedPath;
-        try
-        {
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            {
-                using var width = Simd.Force(forced);
-                job.Run((int)((long)count * t / threads), (int)((long)count * (t + 1) / threads));
-            });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();     // as the kernel threads do: the range's own exception
-        }
+        Parallel.For(0, work.Parts, new ParallelOptions { MaxDegreeOfParallelism = work.Parts }, _ => work.Drain());
+        work.ThrowIfFailed();
     }
 
     /// <summary>One call's ranges, claimed one at a time by whichever thread comes first.</summary>
@@ -61,7 +57,7 @@ internal static class KernelParallel
 }
 
 /// <summary>
-/// Work split into <see cref="Parts"/> parts for <see cref="KernelWorkers"/>: each part is claimed once (an
+/// Work split into <see cref="Parts"/> parts for <see cref="KernelWorkers"/> (or the thread pool): each part is claimed once (an
 /// interlocked counter), run, and counted done; the first exception is kept for the caller. The caller's
 /// <see cref="Simd.ForcedPath"/> width holds on every thread that runs a part.
 /// </summary>
