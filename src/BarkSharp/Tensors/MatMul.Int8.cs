@@ -66,7 +66,7 @@ internal static partial class MatMul
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void QuantizeRow(ReadOnlySpan<float> x, Span<byte> q, out float scale, out float min)
     {
-        Range(x, out min, out float max);
+        MinMax(x, out min, out float max);
         scale = (max - min) / 255f;
         float inverse = scale > 0 ? 1f / scale : 0f;
         int k = 0;
@@ -108,14 +108,14 @@ internal static partial class MatMul
     /// maximum is zero (where the native ones need not tell −0 from +0), is left to <c>TensorPrimitives</c>. (Its own
     /// loops ship without precompiled code, so a process's first products ran them unoptimized.)
     /// </summary>
-    private static unsafe void Range(ReadOnlySpan<float> x, out float min, out float max)
+    private static unsafe void MinMax(ReadOnlySpan<float> x, out float min, out float max)
     {
         bool exact;
         fixed (float* p = x)
         {
-            exact = Vector512.IsHardwareAccelerated ? Range<Simd512, Vector512<float>>(p, x.Length, out min, out max)
-                : Vector256.IsHardwareAccelerated ? Range<Simd256, Vector256<float>>(p, x.Length, out min, out max)
-                : Range<Simd128, Vector128<float>>(p, x.Length, out min, out max);
+            exact = Vector512.IsHardwareAccelerated ? TryMinMax<Simd512, Vector512<float>>(p, x.Length, out min, out max)
+                : Vector256.IsHardwareAccelerated ? TryMinMax<Simd256, Vector256<float>>(p, x.Length, out min, out max)
+                : TryMinMax<Simd128, Vector128<float>>(p, x.Length, out min, out max);
         }
         if (!exact)
         {
@@ -124,8 +124,9 @@ internal static partial class MatMul
         }
     }
 
+    /// <summary><see cref="MinMax"/> at one width; false (values to be discarded) for an empty row, a NaN or a zero extreme.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe bool Range<TSimd, TVec>(float* x, int length, out float min, out float max)
+    private static unsafe bool TryMinMax<TSimd, TVec>(float* x, int length, out float min, out float max)
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
