@@ -229,13 +229,15 @@ if (args.Length > 0 && args[0] == "models")
 {
     // bark-small's fine pass (1024 frames, non-causal) and a coarse-window prefill (`--rows N` positions, default 608: the
     // bench's average window), whole models on random weights, alternating in one process: f32, bf16 with float32
-    // attention over the bf16 cache, bf16 with bf16 attention (vdpbf16ps). `--threads N`, `--reps N` (5).
+    // attention over the bf16 cache, bf16 with bf16 attention (vdpbf16ps), int8. `--threads N`, `--reps N` (5),
+    // `--only I` runs the I-th of those alone (for a profiler).
     int ti = Array.IndexOf(args, "--threads"), ri = Array.IndexOf(args, "--reps"), ni = Array.IndexOf(args, "--rows");
     int threads = ti > 0 ? int.Parse(args[ti + 1]) : Environment.ProcessorCount, reps = ri > 0 ? int.Parse(args[ri + 1]) : 5;
     int rows = ni > 0 ? int.Parse(args[ni + 1]) : 608;
     var config = BarkSharp.Diagnostics.BarkBenchmark.ShapeConfig("bark-small");
-    var types = new[] { BarkSharp.Tensors.WeightType.Float32, BarkSharp.Tensors.WeightType.BFloat16, BarkSharp.Tensors.WeightType.BFloat16 };
-    string[] names = ["f32", "bf16, f32 attention", "bf16, bf16 attention"];
+    int oi = Array.IndexOf(args, "--only"), only = oi > 0 ? int.Parse(args[oi + 1]) : -1;
+    var types = new[] { BarkSharp.Tensors.WeightType.Float32, BarkSharp.Tensors.WeightType.BFloat16, BarkSharp.Tensors.WeightType.BFloat16, BarkSharp.Tensors.WeightType.Int8 };
+    string[] names = ["f32", "bf16, f32 attention", "bf16, bf16 attention", "int8"];
     var fine = types.Select(t => BarkSharp.Models.BarkFineModel.CreateRandom(config.FineAcousticsConfig, 3, t)).ToArray();
     var coarse = types.Select(t => BarkSharp.Models.BarkCausalModel.CreateRandom(config.CoarseAcousticsConfig, 2, t)).ToArray();
     var rng = new Random(1);
@@ -248,6 +250,7 @@ if (args.Length > 0 && args[0] == "models")
     for (int rep = 0; rep <= reps; rep++)
         for (int c = 0; c < names.Length; c++)
         {
+            if (only >= 0 && c != only) continue;
             BarkSharp.Tensors.Jit.JitKernels.Bf16Attention = c == 2;
             fine[c].MaxThreads = coarse[c].MaxThreads = threads;
             var ws = fine[c].CreateWorkspace();
@@ -265,8 +268,9 @@ if (args.Length > 0 && args[0] == "models")
         }
     double Median(List<double> t) => t.Order().ElementAt(t.Count / 2);
     for (int c = 0; c < names.Length; c++)
-        Console.WriteLine($"{names[c],-22} fine pass {Median(fineTimes[c]),7:F1} ms ({Median(fineTimes[0]) / Median(fineTimes[c]):F2}× f32)   " +
-                          $"coarse {rows}-position prefill {Median(coarseTimes[c]),7:F1} ms ({Median(coarseTimes[0]) / Median(coarseTimes[c]):F2}× f32)");
+        if (fineTimes[c].Count > 0)
+            Console.WriteLine($"{names[c],-22} fine pass {Median(fineTimes[c]),7:F1} ms ({(fineTimes[0].Count > 0 ? Median(fineTimes[0]) / Median(fineTimes[c]) : 1):F2}× f32)   " +
+                          $"coarse {rows}-position prefill {Median(coarseTimes[c]),7:F1} ms ({(coarseTimes[0].Count > 0 ? Median(coarseTimes[0]) / Median(coarseTimes[c]) : 1):F2}× f32)");
     return 0;
 }
 if (args.Length > 0 && args[0] == "jit")
@@ -374,6 +378,10 @@ if (args.Length > 0 && args[0] == "attention")
     int kvStride = new BarkSharp.Generation.KvCache(1, 1, 1, 1, 1024).Stride;
     float[] x = R(n * 3 * h), y = new float[n * h], keys = R(12 * kvStride * 64), values = R(12 * kvStride * 64);
     float[] scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, n)];
+    // The float32 keys and values live in a KvCache, as the models keep them (its cache-line alignment included).
+    var kv = new BarkSharp.Generation.KvCache(1, 1, 12, 64, 1024);
+    keys.CopyTo(kv.Keys<float>(0, 0));
+    values.CopyTo(kv.Values<float>(0, 0));
     double flops = 2.0 * 2 * 12 * 64 * (fineAttention ? (double)n * n : n * (n + 1) / 2.0);
     double peak = BarkSharp.Diagnostics.MachineProbe.FmaGflops(threads);
     Console.WriteLine($"{BarkSharp.Diagnostics.MachineProbe.CpuName()}, {threads} thread(s), FMA peak {peak:F0} GFLOP/s, {(fineAttention ? "non-causal" : "causal")} {n} positions");
@@ -392,7 +400,7 @@ if (args.Length > 0 && args[0] == "attention")
             BarkSharp.Tensors.Attention.Forward<ushort, BarkSharp.Tensors.KvBFloat16>(x, 3 * h, k16, v16, kvStride, 12, 64, 0, n, !fineAttention, default, y, scratch, threads);
             widening.Add(sw.Elapsed.TotalMilliseconds);
             sw.Restart();
-            BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, kvStride, 12, 64, 0, n, !fineAttention, default, y, scratch, threads);
+            BarkSharp.Tensors.Attention.Forward(x, 3 * h, kv.Keys<float>(0, 0), kv.Values<float>(0, 0), kvStride, 12, 64, 0, n, !fineAttention, default, y, scratch, threads);
             f32Cache.Add(sw.Elapsed.TotalMilliseconds);
             if (!dotSupported) continue;
             sw.Restart();
@@ -411,7 +419,7 @@ if (args.Length > 0 && args[0] == "attention")
     for (int rep = 0; rep < reps; rep++)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, kvStride, 12, 64, 0, n, !fineAttention, default, y, scratch, threads);
+        BarkSharp.Tensors.Attention.Forward(x, 3 * h, kv.Keys<float>(0, 0), kv.Values<float>(0, 0), kvStride, 12, 64, 0, n, !fineAttention, default, y, scratch, threads);
         times.Add(sw.Elapsed.TotalMilliseconds);
     }
     times.Sort();
@@ -466,7 +474,17 @@ if (args.Length > 0 && args[0] == "layer")
     float[] x = R(n * 4 * h), y = new float[n * 4 * h];
     int si = Array.IndexOf(args, "--stride");
     int kvStride = si > 0 ? int.Parse(args[si + 1]) : new BarkSharp.Generation.KvCache(1, 1, 1, 1, 1024).Stride;   // as the model allocates it
-    float[] keys = R(12 * kvStride * 64), values = R(12 * kvStride * 64), scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
+    float[] scratch = new float[BarkSharp.Tensors.Attention.ScratchSize(12, 1024)];
+    // Keys and values in a KvCache as the models allocate it (cache-line aligned), unless `--stride` asks for a
+    // stride the cache would not choose.
+    var kv = new BarkSharp.Generation.KvCache(1, 1, 12, 64, kvStride);
+    float[] keys = R(12 * kvStride * 64), values = R(12 * kvStride * 64);
+    bool inCache = kv.Stride == kvStride;
+    if (inCache)
+    {
+        keys.CopyTo(kv.Keys<float>(0, 0));
+        values.CopyTo(kv.Values<float>(0, 0));
+    }
     int ri = Array.IndexOf(args, "--reps"), reps = ri > 0 ? int.Parse(args[ri + 1]) : 12;
     double peak = BarkSharp.Diagnostics.MachineProbe.FmaGflops(threads);
     Console.WriteLine($"{BarkSharp.Diagnostics.MachineProbe.CpuName()}, {threads} thread(s), {type}, FMA peak {peak:F0} GFLOP/s");
@@ -481,7 +499,7 @@ if (args.Length > 0 && args[0] == "layer")
         double tOut = sw.Elapsed.TotalMilliseconds; sw.Restart();
         BarkSharp.Tensors.Gelu.Forward(x.AsSpan(0, n * 4 * h), y);
         double tGelu = sw.Elapsed.TotalMilliseconds; sw.Restart();
-        BarkSharp.Tensors.Attention.Forward(x, 3 * h, keys, values, kvStride, 12, 64, 0, n, !fineLayer, default, y, scratch, threads);
+        BarkSharp.Tensors.Attention.Forward(x, 3 * h, inCache ? kv.Keys<float>(0, 0) : keys, inCache ? kv.Values<float>(0, 0) : values, kvStride, 12, 64, 0, n, !fineLayer, default, y, scratch, threads);
         double tAttn = sw.Elapsed.TotalMilliseconds; sw.Restart();
         BarkSharp.Tensors.LayerNorm.Forward(x, n, R(h), R(h), y);
         double tLn = sw.Elapsed.TotalMilliseconds; sw.Restart();

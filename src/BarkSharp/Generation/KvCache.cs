@@ -11,8 +11,10 @@ namespace BarkSharp.Generation;
 /// </summary>
 internal sealed class KvCache
 {
-    private readonly Array _keys;      // float[] or ushort[]
+    private readonly Array _keys;      // float[] or ushort[], pinned; element _keysOrigin starts a cache line
     private readonly Array _values;
+    private readonly int _keysOrigin;
+    private readonly int _valuesOrigin;
     private readonly int _layerSize;
 
     /// <summary>Allocates a cache.</summary>
@@ -37,9 +39,11 @@ internal sealed class KvCache
         // window) maps them all to one or two sets and costs a third of attention's speed.
         Stride = ((capacity + 15) / 16 | 1) * 16;
         _layerSize = heads * Stride * headDim;
+        // Every layer's block of keys and values starts on a cache line (a layer holds a multiple of 16 elements per
+        // head row), so attention's vector loads of whole rows never split across two lines.
         long size = (long)batch * layers * _layerSize;
-        _keys = Type == KvCacheType.Float32 ? new float[size] : new ushort[size];
-        _values = Type == KvCacheType.Float32 ? new float[size] : new ushort[size];
+        _keys = Type == KvCacheType.Float32 ? CacheLineArray.Allocate<float>(size, out _keysOrigin) : CacheLineArray.Allocate<ushort>(size, out _keysOrigin);
+        _values = Type == KvCacheType.Float32 ? CacheLineArray.Allocate<float>(size, out _valuesOrigin) : CacheLineArray.Allocate<ushort>(size, out _valuesOrigin);
     }
 
     /// <summary>Sequences in the batch.</summary>
@@ -64,7 +68,7 @@ internal sealed class KvCache
     public KvCacheType Type { get; }
 
     /// <summary>Bytes the keys and values occupy.</summary>
-    public long StorageBytes => 2L * _keys.Length * (Type == KvCacheType.Float32 ? 4 : 2);
+    public long StorageBytes => 2L * Batch * Layers * _layerSize * (Type == KvCacheType.Float32 ? 4 : 2);
 
     /// <summary>Positions filled so far.</summary>
     public int Length { get; internal set; }
@@ -84,10 +88,10 @@ internal sealed class KvCache
     };
 
     /// <summary>Keys of one sequence and layer, transposed: <c>[heads, headDim, Stride]</c>, as stored elements <typeparamref name="T"/>.</summary>
-    internal Span<T> Keys<T>(int sequence, int layer) => ((T[])_keys).AsSpan((sequence * Layers + layer) * _layerSize, _layerSize);
+    internal Span<T> Keys<T>(int sequence, int layer) => ((T[])_keys).AsSpan(_keysOrigin + (sequence * Layers + layer) * _layerSize, _layerSize);
 
     /// <summary>Values of one sequence and layer, <c>[heads, Stride, headDim]</c>, as stored elements <typeparamref name="T"/>.</summary>
-    internal Span<T> Values<T>(int sequence, int layer) => ((T[])_values).AsSpan((sequence * Layers + layer) * _layerSize, _layerSize);
+    internal Span<T> Values<T>(int sequence, int layer) => ((T[])_values).AsSpan(_valuesOrigin + (sequence * Layers + layer) * _layerSize, _layerSize);
 
     /// <summary>
     /// Stores positions <c>[position, position + count)</c> of one sequence and layer, narrowing each element to

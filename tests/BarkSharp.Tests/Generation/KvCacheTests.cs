@@ -24,6 +24,40 @@ public class KvCacheTests
     }
 
     [Theory]
+    [InlineData(KvCacheType.Float32)]
+    [InlineData(KvCacheType.BFloat16)]
+    public unsafe void Every_sequence_and_layer_starts_on_a_cache_line_and_starts_zeroed(KvCacheType type)
+    {
+        // Several caches, so that a lucky 64-byte-aligned array cannot pass for all of them by chance.
+        for (int attempt = 0; attempt < 8; attempt++)
+        {
+            var cache = new KvCache(batch: 2, layers: 3, heads: 2, headDim: 8, capacity: 20 + attempt, type);
+            for (int s = 0; s < 2; s++)
+                for (int l = 0; l < 3; l++)
+                {
+                    if (type == KvCacheType.Float32)
+                    {
+                        fixed (float* k = cache.Keys<float>(s, l), v = cache.Values<float>(s, l))
+                        {
+                            Assert.Equal(0, (long)k % 64);
+                            Assert.Equal(0, (long)v % 64);
+                        }
+                        Assert.True(cache.Keys<float>(s, l).IndexOfAnyExcept(0f) < 0);
+                    }
+                    else
+                    {
+                        fixed (ushort* k = cache.Keys<ushort>(s, l), v = cache.Values<ushort>(s, l))
+                        {
+                            Assert.Equal(0, (long)k % 64);
+                            Assert.Equal(0, (long)v % 64);
+                        }
+                        Assert.True(cache.Values<ushort>(s, l).IndexOfAnyExcept((ushort)0) < 0);
+                    }
+                }
+        }
+    }
+
+    [Theory]
     [InlineData(KvCacheType.Float32, 3, 5)]
     [InlineData(KvCacheType.BFloat16, 3, 5)]
     [InlineData(KvCacheType.BFloat16, 2, 72)]   // rows long enough for the vectorized rounding, and its scalar rest
