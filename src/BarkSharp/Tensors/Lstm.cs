@@ -20,10 +20,11 @@ internal sealed class LstmLayerWeight
     /// <summary>Gate rows per panel.</summary>
     internal const int PanelRows = 4 * Units;
 
-    private LstmLayerWeight(WeightMatrix input, float[] recurrent, int inputSize, int hiddenSize)
+    private LstmLayerWeight(WeightMatrix input, float[] recurrent, int recurrentOrigin, int inputSize, int hiddenSize)
     {
         Input = input;
         Recurrent = recurrent;
+        RecurrentOrigin = recurrentOrigin;
         InputSize = inputSize;
         HiddenSize = hiddenSize;
     }
@@ -40,8 +41,15 @@ internal sealed class LstmLayerWeight
     /// <summary><c>W_ih</c> <c>[Panels·128, In]</c> (rows in panel order) with bias <c>b_ih + b_hh</c>.</summary>
     internal WeightMatrix Input { get; }
 
-    /// <summary><c>W_hh</c> as <c>[Panels, H, 128]</c>: <c>R[p, c, q·32 + u] = W_hh[q·H + 32p + u, c]</c>.</summary>
+    /// <summary>
+    /// <c>W_hh</c> as <c>[Panels, H, 128]</c> from <see cref="RecurrentOrigin"/> on: <c>R[p, c, q·32 + u] = W_hh[q·H + 32p + u, c]</c>.
+    /// The array is pinned and its origin starts a cache line (<see cref="CacheLineArray"/>): a step streams all of it from
+    /// beyond L2 with two vector loads per multiply-add, and loads split across two lines slowed that by a fifth on AVX2.
+    /// </summary>
     internal float[] Recurrent { get; }
+
+    /// <summary>Index of <see cref="Recurrent"/>'s first element.</summary>
+    internal int RecurrentOrigin { get; }
 
     /// <summary>The PyTorch gate row of panel row <paramref name="row"/>, or −1 for a padding unit.</summary>
     internal static int TorchRow(int row, int hiddenSize)
@@ -65,7 +73,7 @@ internal sealed class LstmLayerWeight
         int panels = (hiddenSize + Units - 1) / Units, rows = panels * PanelRows;
         var input = new float[(long)rows * inputSize];
         var bias = new float[rows];
-        var recurrent = new float[(long)rows * hiddenSize];
+        var recurrent = CacheLineArray.Allocate<float>((long)rows * hiddenSize, out int origin);
         for (int row = 0; row < rows; row++)
         {
             int r = TorchRow(row, hiddenSize);
@@ -74,9 +82,9 @@ internal sealed class LstmLayerWeight
             bias[row] = (biasIh is null ? 0f : biasIh[r]) + (biasHh is null ? 0f : biasHh[r]);
             int panel = row / PanelRows, q = row % PanelRows;
             for (int c = 0; c < hiddenSize; c++)
-                recurrent[((long)panel * hiddenSize + c) * PanelRows + q] = weightHh[(long)r * hiddenSize + c];
+                recurrent[origin + ((long)panel * hiddenSize + c) * PanelRows + q] = weightHh[(long)r * hiddenSize + c];
         }
-        return new LstmLayerWeight(WeightMatrix.FromFloat32(input, rows, inputSize, bias), recurrent, inputSize, hiddenSize);
+        return new LstmLayerWeight(WeightMatrix.FromFloat32(input, rows, inputSize, bias), recurrent, origin, inputSize, hiddenSize);
     }
 }
 
@@ -119,8 +127,9 @@ internal static class Lstm
         fixed (float* pgt = gT)
         fixed (float* ph = states)
         fixed (float* pc = cell)
-        fixed (float* pw = w.Recurrent)
+        fixed (float* recurrent = w.Recurrent)
         {
+            float* pw = recurrent + w.RecurrentOrigin;
             int threads = Math.Clamp(maxThreads, 1, panels);
             var state = new Progress(panels);
             switch (Simd.Path)

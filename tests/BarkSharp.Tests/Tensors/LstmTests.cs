@@ -56,6 +56,20 @@ public class LstmTests
     }
 
     [Fact]
+    public unsafe void The_recurrent_weights_start_on_a_cache_line()
+    {
+        var rng = new Random(2);
+        for (int attempt = 0; attempt < 8; attempt++)
+        {
+            int hidden = 8 + attempt;
+            var layer = LstmLayerWeight.FromTorch(Conv1dTests.RandomArray(rng, 4 * hidden * 3), Conv1dTests.RandomArray(rng, 4 * hidden * hidden),
+                null, null, 3, hidden);
+            fixed (float* w = layer.Recurrent) Assert.Equal(0, (long)(w + layer.RecurrentOrigin) % 64);
+            Assert.True(layer.Recurrent.Length >= layer.RecurrentOrigin + layer.Panels * LstmLayerWeight.PanelRows * hidden);
+        }
+    }
+
+    [Fact]
     public void Result_does_not_depend_on_the_thread_count()
     {
         var rng = new Random(1);
