@@ -25,7 +25,11 @@ internal static class Elu
         where TSimd : struct, ISimd<TVec>
         where TVec : struct
     {
-        TVec e = Exp.Vector<TSimd, TVec>(TSimd.Min(x, TSimd.Zero));
+        // eˣ of the lanes that keep it (x ≤ 0, −0 and NaN included) by the non-positive exponential: its bits are the
+        // general one's for those inputs, without the upper clamp, the infinity and the two-factor scaling, and without
+        // .NET's IEEE min (seven instructions on x86) that clamped x to 0 before. Lanes with x > 0 compute a value that
+        // the select drops (from 88.3 on a meaningless one; vector arithmetic does not trap).
+        TVec e = Exp.NonPositive<TSimd, TVec>(x);
         TVec negative = TSimd.Multiply(TSimd.Broadcast(alpha), TSimd.Subtract(e, TSimd.Broadcast(1f)));
         return TSimd.Select(TSimd.GreaterThan(x, TSimd.Zero), x, negative);
     }
