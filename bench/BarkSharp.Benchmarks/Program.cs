@@ -220,8 +220,10 @@ if (args.Length > 0 && args[0] == "gelu")
         BarkSharp.Tensors.Gelu.Forward(x, y, 2);
         double t2 = sw.Elapsed.TotalMilliseconds; sw.Restart();
         System.Numerics.Tensors.TensorPrimitives.Exp(x, y);
-        double te = sw.Elapsed.TotalMilliseconds;
-        Console.WriteLine($"gelu 1t {t1:F1} ms, 2t {t2:F1} ms, exp {te:F1} ms");
+        double te = sw.Elapsed.TotalMilliseconds; sw.Restart();
+        BarkSharp.Tensors.Exp.Forward(x, y);
+        double tb = sw.Elapsed.TotalMilliseconds;
+        Console.WriteLine($"gelu 1t {t1:F1} ms, 2t {t2:F1} ms, exp {te:F1} ms (TensorPrimitives), {tb:F1} ms (BarkSharp's)");
     }
     return 0;
 }

@@ -327,6 +327,24 @@ public class ExpTests
         Assert.True(float.IsNaN(nan[0]));
     }
 
+    [Fact]
+    public void A_nan_comes_back_as_the_same_nan_at_every_width()
+    {
+        // The clamp and the conversion of n use the hardware's max, min and convert, which do not keep a NaN (x86's
+        // give the bound or int.MinValue): the last select must put x back, its payload included.
+        float[] x = [BitConverter.Int32BitsToSingle(0x7FC01234), 1f, BitConverter.Int32BitsToSingle(unchecked((int)0xFFC00001)), -1f, float.NaN,
+            -100f, 100f, float.PositiveInfinity, float.NegativeInfinity, 0f];
+        foreach (VectorPath path in new[] { VectorPath.Vector128, VectorPath.Vector256, VectorPath.Vector512 })
+        {
+            using var _ = Simd.Force(path);
+            var y = new float[x.Length];
+            BarkSharp.Tensors.Exp.Forward(x, y);
+            foreach (int i in new[] { 0, 2, 4 })
+                Assert.Equal(BitConverter.SingleToInt32Bits(x[i]), BitConverter.SingleToInt32Bits(y[i]));
+            Assert.Equal([0f, float.PositiveInfinity, float.PositiveInfinity, 0f, 1f], [y[5], y[6], y[7], y[8], y[9]]);
+        }
+    }
+
     private readonly struct NonPositiveExp : IVectorMap
     {
         public TVec Apply<TSimd, TVec>(TVec x)
