@@ -79,8 +79,10 @@ internal static partial class MatMul
                 Vector512.Narrow(Vector512.Narrow(u0, u1), Vector512.Narrow(u2, u3)).CopyTo(q[k..]);
             }
 
-            Vector512<uint> Level(ReadOnlySpan<float> x, int at) => Vector512.ConvertToUInt32(
-                Vector512.Min(Vector512.Max(Vector512.Round((Vector512.Create(x.Slice(at, 16)) - vMin) * vInverse), Vector512<float>.Zero), top));
+            // The native max and min, as the AVX2 path below: NaN becomes 0 (vmaxps returns its second operand) as the
+            // saturating conversion made it, and the levels are then integers in [0, 255], which need no saturation.
+            Vector512<uint> Level(ReadOnlySpan<float> x, int at) => Vector512.ConvertToUInt32Native(
+                Vector512.MinNative(Vector512.MaxNative(Vector512.Round((Vector512.Create(x.Slice(at, 16)) - vMin) * vInverse), Vector512<float>.Zero), top));
         }
         else if (Vector256.IsHardwareAccelerated)
         {
