@@ -44,7 +44,7 @@ internal sealed class LstmLayerWeight
     /// <summary>
     /// <c>W_hh</c> as <c>[Panels, H, 128]</c> from <see cref="RecurrentOrigin"/> on: <c>R[p, c, q·32 + u] = W_hh[q·H + 32p + u, c]</c>.
     /// The array is pinned and its origin starts a cache line (<see cref="CacheLineArray"/>): a step streams all of it from
-    /// beyond L2 with two vector loads per multiply-add, and loads split across two lines slowed that by a fifth on AVX2.
+    /// beyond L2 with a vector load per multiply-add, and loads split across two lines made that a third slower on AVX2.
     /// </summary>
     internal float[] Recurrent { get; }
 
