@@ -5,6 +5,11 @@ using BarkSharp.Tensors.Jit;
 
 namespace BarkSharp.Tests.Diagnostics;
 
+/// <summary>
+/// Runs in <see cref="Tensors.JitSwitchCollection"/>, alone: one test switches <see cref="JitKernels.Enabled"/>, which
+/// every int8 and bf16 product of a test running beside it would see.
+/// </summary>
+[Collection(nameof(Tensors.JitSwitchCollection))]
 public class LongFormBenchmarkTests
 {
     /// <summary>The long-form workload runs (narrow shapes, short segments) and both passes speak the same text into the same audio length.</summary>
