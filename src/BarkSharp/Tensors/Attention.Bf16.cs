@@ -111,7 +111,7 @@ internal static partial class Attention
     private static Vector512<float> ExpOfNonPositive(Vector512<float> x)
     {
         Vector512<float> low = Vector512.Create(-87.33654f);
-        Vector512<float> c = Avx512F.Max(low, x);   // vmaxps keeps its second operand's NaN, as the IEEE max would
+        Vector512<float> c = Simd512.ClampBelow(x, low);
         Vector512<float> n = Vector512.Round(c * Vector512.Create(1.44269504f));
         Vector512<float> r = Avx512F.FusedMultiplyAdd(n, Vector512.Create(-0.693147181f), c);
         Vector512<float> p = Avx512F.FusedMultiplyAdd(Vector512.Create(1f / 24), r, Vector512.Create(1f / 6));

@@ -25,10 +25,10 @@ internal static class Exp
         where TVec : struct
     {
         TVec low = TSimd.Broadcast(-87.33654f), high = TSimd.Broadcast(88.72283f);
-        // The clamp by the hardware's own max and min (.NET's IEEE ones are seven instructions each on x86): they
-        // differ from IEEE only for a NaN x, whose lane the last select replaces by x whatever the clamp gave, or in a
-        // zero's sign, which the nonzero bounds never meet.
-        TVec p = Reduced<TSimd, TVec>(TSimd.MinNative(TSimd.MaxNative(x, low), high), out TVec n);
+        // The clamp by one instruction each (.NET's IEEE max and min are seven on x86): ClampBelow as the non-positive
+        // path below, then the native min, which differs from IEEE only for a NaN x (its lane the last select replaces
+        // by x whatever the clamp gave) or in a zero's sign (which the nonzero bound never meets).
+        TVec p = Reduced<TSimd, TVec>(TSimd.MinNative(TSimd.ClampBelow(x, low), high), out TVec n);
         // 2^n: n in [−126, 128]; split in two factors so n = 128 and n = −126 stay representable.
         TVec result = TSimd.ScaleByPow2(p, n);     // NaN lanes: meaningless until the last select puts x back
         result = TSimd.Select(TSimd.LessThan(x, low), TSimd.Zero, result);
